@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -53,12 +54,22 @@ type Config struct {
 func Load(ctx context.Context, lookuper envconfig.Lookuper) (Config, error) {
 	var c Config
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: lookuper}); err != nil {
-		return Config{}, fmt.Errorf("invalid configuration: %w", err)
+		return Config{}, fmt.Errorf("invalid configuration: %s", nameVariable(err))
 	}
 	if err := c.validate(); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
 	return c, nil
+}
+
+// nameVariable rewrites envconfig's "Field: …" errors to "VARIABLE: …".
+func nameVariable(err error) string {
+	field, rest, ok := strings.Cut(err.Error(), ": ")
+	if f, found := reflect.TypeFor[Config]().FieldByName(field); ok && found {
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		return name + ": " + rest
+	}
+	return err.Error()
 }
 
 func (c Config) validate() error {

@@ -1,0 +1,199 @@
+// Command server is the todo-app backend.
+//
+//	server [serve]     run the HTTP API (migrating the database first)
+//	server migrate     apply database migrations and exit
+//	server healthcheck probe GET /health on PORT; exit 0 when healthy (for image health checks)
+//	server version     print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/todo-app/todo-app/backend/internal/auth"
+	"github.com/todo-app/todo-app/backend/internal/chat"
+	"github.com/todo-app/todo-app/backend/internal/config"
+	"github.com/todo-app/todo-app/backend/internal/httpapi"
+	"github.com/todo-app/todo-app/backend/internal/store"
+	"github.com/todo-app/todo-app/backend/internal/tasks"
+)
+
+// Stamped at build time: -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], envconfig.OsLookuper(), os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run executes a subcommand. When ready is non-nil, serve sends the bound
+// address on it once it accepts connections (tests and benchmarks use this).
+func run(ctx context.Context, args []string, env envconfig.Lookuper, out io.Writer, ready chan<- string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, env, out, ready)
+	case "migrate":
+		return migrate(ctx, env, out)
+	case "healthcheck":
+		return healthcheck(ctx, env)
+	case "version", "--version", "-v":
+		fmt.Fprintf(out, "todo-app backend %s (commit %s)\n", version, commit)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (want serve, migrate, healthcheck or version)", cmd)
+}
+
+func newLogger(cfg config.Config, out io.Writer) *slog.Logger {
+	level, _ := cfg.SlogLevel() // validated by config.Load
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(out, opts))
+	}
+	return slog.New(slog.NewJSONHandler(out, opts))
+}
+
+func migrate(ctx context.Context, env envconfig.Lookuper, out io.Writer) error {
+	cfg, err := config.Load(ctx, env)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: applied %d migration(s) %v\n", db.Dialect(), len(applied), applied)
+	return nil
+}
+
+func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready chan<- string) error {
+	cfg, err := config.Load(ctx, env)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, out)
+	slog.SetDefault(log)
+
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+
+	taskSvc := tasks.NewService(db)
+	var assistant chat.Assistant = chat.Local{}
+	provider := cfg.EffectiveChatProvider()
+	if provider == config.ProviderOpenAI {
+		assistant = chat.NewOpenAI(chat.OpenAIOptions{APIKey: cfg.OpenAIAPIKey, BaseURL: cfg.OpenAIBaseURL, Model: cfg.OpenAIModel})
+	}
+	var secret []byte
+	if cfg.BetterAuthSecret != "" {
+		secret = []byte(cfg.BetterAuthSecret)
+	}
+	api := httpapi.New(httpapi.Options{
+		Tasks:    taskSvc,
+		Chat:     chat.NewService(db, taskSvc, assistant),
+		Verifier: auth.NewVerifier(auth.Options{JWKSURL: cfg.JWKSURL, Issuer: cfg.Issuer, Audience: cfg.Audience, HS256Secret: secret}),
+		Ready:    db.Ready,
+		Logger:   log,
+
+		ChatRatePerMinute: cfg.ChatRatePerMinute,
+		ChatRateBurst:     cfg.ChatRateBurst,
+		CORSOrigins:       cfg.CORSAllowedOrigins,
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+	})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second, // streamed chat replies extend their own deadline
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "version", version, "commit", commit,
+		"database", db.Dialect(), "migrations_applied", applied, "chat_provider", provider)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// SIGTERM: stop accepting, let in-flight requests finish, then close the database (deferred).
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func healthcheck(ctx context.Context, env envconfig.Lookuper) error {
+	var c struct {
+		Port int `env:"PORT, default=8000"`
+	}
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: env}); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(c.Port)+"/health", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /health answered %s", resp.Status)
+	}
+	return nil
+}
