@@ -23,6 +23,7 @@ const (
 
 // Config is everything the server reads from its environment.
 type Config struct {
+	// Port is the listening port; 0 picks a free one (tests, benchmarks).
 	Port int `env:"PORT, default=8000"`
 	// DatabaseURL is postgres://… or sqlite://PATH; empty means an SQLite file
 	// in the working directory.
@@ -77,8 +78,8 @@ func (c Config) validate() error {
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
 	}
-	if c.Port < 1 || c.Port > 65535 {
-		bad("PORT", "must be between 1 and 65535, got %d", c.Port)
+	if c.Port < 0 || c.Port > 65535 {
+		bad("PORT", "must be between 0 and 65535, got %d", c.Port)
 	}
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL)

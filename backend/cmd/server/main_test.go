@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/todo-app/todo-app/backend/internal/auth/authtest"
+	"github.com/todo-app/todo-app/backend/internal/pgtemp"
+)
+
+var cluster *pgtemp.Cluster
+
+func TestMain(m *testing.M) {
+	var err error
+	if cluster, err = pgtemp.Start(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	cluster.Stop()
+	os.Exit(code)
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestServeMigrateHealthcheckAndGracefulShutdown(t *testing.T) {
+	dbURL, err := cluster.NewDatabase(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := authtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	env := map[string]string{"PORT": "0", "DATABASE_URL": dbURL, "AUTH_JWKS_URL": iss.JWKSURL, "SHUTDOWN_TIMEOUT": "10s"}
+
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"migrate"}, envconfig.MapLookuper(env), &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "applied 1 migration(s)") {
+		t.Fatalf("migrate printed %q", out.String())
+	}
+
+	ctx, stop := context.WithCancel(t.Context())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() { done <- run(ctx, []string{"serve"}, envconfig.MapLookuper(env), logs, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve exited: %v", err)
+	}
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	base := "http://127.0.0.1:" + port
+
+	if err := run(t.Context(), []string{"healthcheck"}, envconfig.MapLookuper(map[string]string{"PORT": port}), io.Discard, nil); err != nil {
+		t.Fatalf("healthcheck against a running server: %v", err)
+	}
+
+	// A slow in-flight request (a large body trickling in) must complete across SIGTERM.
+	tok, _ := iss.Token("alice", time.Minute)
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", base+"/api/tasks", pr)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	inflight := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			inflight <- -1
+			return
+		}
+		resp.Body.Close()
+		inflight <- resp.StatusCode
+	}()
+	pw.Write([]byte(`{"title":"written during shutdown`))
+	time.Sleep(200 * time.Millisecond)
+	stop() // what SIGTERM does through signal.NotifyContext
+	time.Sleep(200 * time.Millisecond)
+	pw.Write([]byte(`"}`))
+	pw.Close()
+	if code := <-inflight; code != http.StatusCreated {
+		t.Fatalf("in-flight request during shutdown: status %d, want 201", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v after shutdown", err)
+	}
+	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
+		t.Fatalf("no clean stop in the logs:\n%s", logs)
+	}
+	if _, err := http.Get(base + "/health"); err == nil {
+		t.Fatal("server still accepts connections after shutdown")
+	}
+	if err := run(t.Context(), []string{"healthcheck"}, envconfig.MapLookuper(map[string]string{"PORT": port}), io.Discard, nil); err == nil {
+		t.Fatal("healthcheck passed with no server running")
+	}
+}
+
+func TestServeFailsClearlyOnBadConfig(t *testing.T) {
+	err := run(t.Context(), []string{"serve"}, envconfig.MapLookuper(map[string]string{"PORT": "x"}), io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "PORT") {
+		t.Fatalf("err = %v, want one naming PORT", err)
+	}
+	err = run(t.Context(), []string{"serve"}, envconfig.MapLookuper(map[string]string{
+		"PORT": "0", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"}), io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "connect to postgres") {
+		t.Fatalf("err = %v, want a connection error", err)
+	}
+}
+
+func TestDefaultDatabaseIsSQLiteInWorkingDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"migrate"}, envconfig.MapLookuper(nil), &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "todo.db")); err != nil || !strings.HasPrefix(out.String(), "sqlite:") {
+		t.Fatalf("no embedded database in the working directory (%v): %s", err, out.String())
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if err := run(t.Context(), []string{"frobnicate"}, envconfig.MapLookuper(nil), io.Discard, nil); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	var out bytes.Buffer
+	run(t.Context(), []string{"version"}, envconfig.MapLookuper(nil), &out, nil)
+	if !strings.HasPrefix(out.String(), "todo-app backend dev") {
+		t.Fatalf("version printed %q", out.String())
+	}
+}
