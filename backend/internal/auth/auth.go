@@ -46,7 +46,14 @@ type Options struct {
 	MaxAge time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// CacheSize bounds how many verified tokens are remembered, so repeated
+	// requests skip parsing and signature checks; 4096 when zero, none when negative.
+	CacheSize int
 }
+
+// cacheFor bounds how long a verified token is trusted without a new check,
+// so a key withdrawn from the JWKS stops working within this time.
+const cacheFor = 5 * time.Minute
 
 // Verifier checks tokens. It is safe for concurrent use.
 type Verifier struct {
@@ -56,6 +63,14 @@ type Verifier struct {
 	keys      jose.JSONWebKeySet
 	fetchedAt time.Time
 	fetchMu   sync.Mutex // one fetch at a time; waiters reuse its result
+
+	cacheMu  sync.RWMutex
+	verified map[string]cachedClaims // by the exact token string
+}
+
+type cachedClaims struct {
+	claims Claims
+	until  time.Time
 }
 
 // NewVerifier returns a Verifier; it fetches nothing until the first token.
@@ -75,7 +90,10 @@ func NewVerifier(opts Options) *Verifier {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Verifier{opts: opts}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = 4096
+	}
+	return &Verifier{opts: opts, verified: map[string]cachedClaims{}}
 }
 
 // Claims are the verified claims the API uses.
@@ -86,6 +104,39 @@ type Claims struct {
 
 // Verify checks raw's signature, algorithm and claims and returns its subject.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	now := v.opts.Now()
+	v.cacheMu.RLock()
+	hit, ok := v.verified[raw]
+	v.cacheMu.RUnlock()
+	if ok && now.Before(hit.until) {
+		return hit.claims, nil
+	}
+	claims, err := v.verify(ctx, raw, now)
+	if err == nil {
+		v.remember(raw, claims, now)
+	}
+	return claims, err
+}
+
+// remember caches a verified token until it expires or cacheFor passes. A
+// full cache is emptied: simple, bounded, and refilled by the next requests.
+func (v *Verifier) remember(raw string, c Claims, now time.Time) {
+	if v.opts.CacheSize < 0 {
+		return
+	}
+	until := now.Add(cacheFor)
+	if c.Expiry.Before(until) {
+		until = c.Expiry
+	}
+	v.cacheMu.Lock()
+	defer v.cacheMu.Unlock()
+	if len(v.verified) >= v.opts.CacheSize {
+		clear(v.verified)
+	}
+	v.verified[raw] = cachedClaims{claims: c, until: until}
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (Claims, error) {
 	algs := asymmetric
 	if len(v.opts.HS256Secret) > 0 {
 		algs = append(algs[:len(algs):len(algs)], jose.HS256)
@@ -120,7 +171,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if std.Subject == "" {
 		return Claims{}, fmt.Errorf("%w: no sub claim", ErrInvalidToken)
 	}
-	expected := jwt.Expected{Issuer: v.opts.Issuer, Time: v.opts.Now()}
+	expected := jwt.Expected{Issuer: v.opts.Issuer, Time: now}
 	if v.opts.Audience != "" {
 		expected.AnyAudience = jwt.Audience{v.opts.Audience}
 	}

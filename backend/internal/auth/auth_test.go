@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -267,5 +268,48 @@ func TestJWKSUnavailableOnFirstUse(t *testing.T) {
 	_, err := v.Verify(t.Context(), sign(t, jose.EdDSA, ed.priv, ed.kid, validClaims(time.Now())))
 	if !errors.Is(err, auth.ErrInvalidToken) || !strings.Contains(err.Error(), "cannot load signing keys") {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestVerifiedTokensAreCachedUntilExpiry(t *testing.T) {
+	ed, _, _ := newKeys(t)
+	srv := newJWKSServer(t, ed)
+	clock := time.Now()
+	v := auth.NewVerifier(auth.Options{JWKSURL: srv.URL, Leeway: time.Nanosecond, Now: func() time.Time { return clock }})
+	c := validClaims(clock)
+	c.Expiry = jwt.NewNumericDate(clock.Add(2 * time.Minute))
+	tok := sign(t, jose.EdDSA, ed.priv, ed.kid, c)
+	if _, err := v.Verify(t.Context(), tok); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Minute)
+	if got, err := v.Verify(t.Context(), tok); err != nil || got.Subject != "user-123" {
+		t.Fatalf("cached token: %+v, %v", got, err)
+	}
+	clock = clock.Add(2 * time.Minute) // past exp: the cache must not keep it alive
+	if _, err := v.Verify(t.Context(), tok); err == nil || !strings.Contains(err.Error(), "exp") {
+		t.Fatalf("expired token served from cache: %v", err)
+	}
+	// A failed verification is never cached as a success.
+	bad := tok[:len(tok)-4] + "AAAA"
+	for range 2 {
+		if _, err := v.Verify(t.Context(), bad); err == nil {
+			t.Fatal("tampered token accepted")
+		}
+	}
+}
+
+func TestCacheStaysBounded(t *testing.T) {
+	ed, _, _ := newKeys(t)
+	v := auth.NewVerifier(auth.Options{JWKSURL: newJWKSServer(t, ed).URL, CacheSize: 8})
+	for i := range 50 {
+		c := validClaims(time.Now())
+		c.Subject = fmt.Sprintf("user-%d", i)
+		if got, err := v.Verify(t.Context(), sign(t, jose.EdDSA, ed.priv, ed.kid, c)); err != nil || got.Subject != c.Subject {
+			t.Fatalf("token %d: %+v %v", i, got, err)
+		}
+	}
+	if n := v.CachedTokens(); n > 8 {
+		t.Fatalf("cache holds %d tokens, bound is 8", n)
 	}
 }

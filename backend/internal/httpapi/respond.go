@@ -12,6 +12,10 @@ import (
 	"github.com/todo-app/todo-app/backend/internal/tasks"
 )
 
+// statusClientClosedRequest is nginx's code for a request its client abandoned;
+// it only shows in logs and metrics.
+const statusClientClosedRequest = 499
+
 // errorBody is the shape of every error response.
 type errorBody struct {
 	Error apiError `json:"error"`
@@ -56,6 +60,12 @@ func classify(err error) (status int, code, message string) {
 
 // fail writes err as a JSON error, logging what the client is not told.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		// The client went away (or timed out): nobody reads this answer, and it is no server error.
+		s.log.DebugContext(r.Context(), "client gone", "err", err, "route", r.Pattern)
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
 	status, code, msg := classify(err)
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "err", err, "route", r.Pattern)

@@ -48,9 +48,10 @@ func TestMain(m *testing.M) {
 }
 
 type api struct {
-	t   testing.TB
-	url string
-	db  *store.DB
+	t       testing.TB
+	url     string
+	db      *store.DB
+	handler http.Handler
 }
 
 type options struct {
@@ -86,7 +87,7 @@ func newAPI(t testing.TB, dbURL string, o options) *api {
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &api{t: t, url: hs.URL, db: db}
+	return &api{t: t, url: hs.URL, db: db, handler: srv}
 }
 
 func pgURL(t testing.TB) string {
