@@ -42,7 +42,7 @@ func (m *memRepo) CreateTask(_ context.Context, _ string, t NewTask) (Task, erro
 	return Task{ID: int64(len(m.created)), Title: t.Title, Description: t.Description}, nil
 }
 func (m *memRepo) ListTasks(context.Context, string, Status) ([]Task, error) { return nil, nil }
-func (m *memRepo) GetTask(context.Context, string, int64) (Task, error)     { return Task{}, ErrNotFound }
+func (m *memRepo) GetTask(context.Context, string, int64) (Task, error)      { return Task{}, ErrNotFound }
 func (m *memRepo) UpdateTask(context.Context, string, int64, Patch) (Task, error) {
 	return Task{}, ErrNotFound
 }
