@@ -16,8 +16,13 @@ import (
 const maxModelRounds = 6
 
 // OpenAI answers with any OpenAI-compatible Chat Completions API.
+//
+// It builds only the Chat Completions service, not openai.Client, which links
+// every API service into the binary. With that, and openai-go pinned to
+// v3.40.0 (later releases register hundreds more types at init), the server
+// binary is 20.6 MB instead of 38 MB, inside the image's 25 MB budget.
 type OpenAI struct {
-	client openai.Client
+	completions openai.ChatCompletionService
 	model  string
 	tools  []openai.ChatCompletionToolUnionParam
 	now    func() time.Time
@@ -43,7 +48,7 @@ func NewOpenAI(o OpenAIOptions) *OpenAI {
 			Name: t.Name, Description: openai.String(t.Description), Parameters: t.Parameters,
 		})
 	}
-	return &OpenAI{client: openai.NewClient(opts...), model: o.Model, tools: tools, now: time.Now}
+	return &OpenAI{completions: openai.NewChatCompletionService(opts...), model: o.Model, tools: tools, now: time.Now}
 }
 
 func (p *OpenAI) systemPrompt() string {
@@ -81,7 +86,7 @@ func (p *OpenAI) Respond(ctx context.Context, history []Message, tools *Toolbox,
 // complete asks for one completion, streaming it through events.
 func (p *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessageParamUnion, events Events) (openai.ChatCompletionMessage, error) {
 	params := openai.ChatCompletionNewParams{Model: p.model, Messages: msgs, Tools: p.tools}
-	stream := p.client.Chat.Completions.NewStreaming(ctx, params)
+	stream := p.completions.NewStreaming(ctx, params)
 	defer stream.Close()
 	var acc openai.ChatCompletionAccumulator
 	for stream.Next() {
