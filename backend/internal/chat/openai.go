@@ -23,9 +23,9 @@ const maxModelRounds = 6
 // binary is 20.6 MB instead of 38 MB, inside the image's 25 MB budget.
 type OpenAI struct {
 	completions openai.ChatCompletionService
-	model  string
-	tools  []openai.ChatCompletionToolUnionParam
-	now    func() time.Time
+	model       string
+	tools       []openai.ChatCompletionToolUnionParam
+	now         func() time.Time
 }
 
 // OpenAIOptions configures the provider.
