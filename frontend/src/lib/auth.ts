@@ -1,0 +1,66 @@
+import { betterAuth } from "better-auth";
+import { nextCookies } from "better-auth/next-js";
+import { jwt } from "better-auth/plugins";
+import { getMigrations } from "better-auth/db/migration";
+import Database from "better-sqlite3";
+import { Pool } from "pg";
+import { serverConfig } from "./config";
+
+// Created on first use, never at import: `next build` must succeed with no secrets.
+let instance: ReturnType<typeof createAuth> | undefined;
+
+function createAuth() {
+  const cfg = serverConfig();
+  const database = cfg.databaseURL
+    ? new Pool({ connectionString: cfg.databaseURL, max: 10 })
+    : new Database(process.env.AUTH_SQLITE_FILE || "auth.db");
+  const issuer = cfg.authURL;
+  return betterAuth({
+    database,
+    secret: cfg.authSecret,
+    baseURL: cfg.authURL,
+    trustedOrigins: cfg.trustedOrigins,
+    emailAndPassword: { enabled: true, minPasswordLength: 8, autoSignIn: true },
+    session: { expiresIn: 60 * 60 * 24 * 7, updateAge: 60 * 60 * 24 },
+    telemetry: { enabled: false },
+    plugins: [
+      jwt({
+        jwks: { keyPairConfig: { alg: "EdDSA", crv: "Ed25519" } },
+        jwt: { issuer, audience: issuer, expirationTime: "15m" },
+      }),
+      nextCookies(),
+    ],
+  });
+}
+
+export function getAuth() {
+  instance ??= createAuth();
+  return instance;
+}
+
+// Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.
+const MIGRATION_LOCK = 0x61757468; // "auth"
+
+/**
+ * Creates or updates Better Auth's tables. Idempotent; on PostgreSQL it holds
+ * an advisory lock, so replicas starting together migrate one at a time.
+ */
+export async function migrateAuth(): Promise<void> {
+  const auth = getAuth();
+  const cfg = serverConfig();
+  const run = async () => {
+    const { runMigrations } = await getMigrations(auth.options);
+    await runMigrations();
+  };
+  if (!cfg.databaseURL) return run();
+  const lockPool = new Pool({ connectionString: cfg.databaseURL, max: 1 });
+  const client = await lockPool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    await run();
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
+    await lockPool.end();
+  }
+}

@@ -1,0 +1,123 @@
+import { describe, expect, it, vi } from "vitest";
+import { describeToolCall, changesTasks } from "@/lib/toolcalls";
+import { parseSSE } from "@/lib/sse";
+import { TokenManager, tokenExpiry } from "@/lib/token";
+import { configProblems, serverConfig } from "@/lib/config";
+
+describe("describeToolCall", () => {
+  it.each([
+    [{ name: "add_task", arguments: { title: "buy milk" }, result: { task_id: 1, status: "created", title: "buy milk" } }, "Added task 'buy milk'"],
+    [{ name: "complete_task", arguments: { task_id: 1 }, result: { task_id: 1, status: "completed", title: "buy milk" } }, "Completed task 'buy milk'"],
+    [{ name: "delete_task", arguments: { task_id: 2 }, result: { task_id: 2, status: "deleted", title: "groceries" } }, "Deleted task 'groceries'"],
+    [{ name: "update_task", arguments: { task_id: 2, title: "pay rent" }, result: { task_id: 2, status: "updated", title: "pay rent" } }, "Updated task 'pay rent'"],
+    [{ name: "list_tasks", arguments: { status: "pending" }, result: { count: 3, tasks: [] } }, "Listed 3 pending tasks"],
+    [{ name: "list_tasks", arguments: {}, result: { count: 1, tasks: [] } }, "Listed 1 task"],
+    [{ name: "complete_task", arguments: { task_id: 9 }, result: { error: "task not found" } }, "Could not complete the task: task not found"],
+  ])("%j → %s", (call, want) => {
+    expect(describeToolCall(call)).toBe(want);
+  });
+
+  it("knows which calls change the list", () => {
+    expect(changesTasks({ name: "add_task", arguments: {}, result: { status: "created" } })).toBe(true);
+    expect(changesTasks({ name: "list_tasks", arguments: {}, result: { count: 0 } })).toBe(false);
+    expect(changesTasks({ name: "delete_task", arguments: {}, result: { error: "task not found" } })).toBe(false);
+  });
+});
+
+function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
+  const enc = new TextEncoder();
+  return new ReadableStream({
+    start(c) {
+      for (const ch of chunks) c.enqueue(enc.encode(ch));
+      c.close();
+    },
+  });
+}
+
+describe("parseSSE", () => {
+  it("reassembles events split across chunks, including multi-byte characters", async () => {
+    const text = 'event: token\ndata: {"text":"héllo "}\n\nevent: done\ndata: {"ok":true}\n\n';
+    const bytes = new TextEncoder().encode(text);
+    // Split inside the two-byte "é" and inside the blank line.
+    const cuts = [5, 29, 31, 40];
+    const parts: Uint8Array[] = [];
+    let prev = 0;
+    for (const c of [...cuts, bytes.length]) {
+      parts.push(bytes.slice(prev, c));
+      prev = c;
+    }
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        parts.forEach((p) => c.enqueue(p));
+        c.close();
+      },
+    });
+    const events = [];
+    for await (const e of parseSSE(stream)) events.push(e);
+    expect(events).toEqual([
+      { event: "token", data: '{"text":"héllo "}' },
+      { event: "done", data: '{"ok":true}' },
+    ]);
+  });
+
+  it("handles CRLF, comments, multi-line data and a final event without a blank line", async () => {
+    const events = [];
+    for await (const e of parseSSE(streamOf([": keep-alive\r\n\r\ndata: a\r\ndata: b\r\n\r\nevent: x\ndata: last"]))) events.push(e);
+    expect(events).toEqual([
+      { event: "message", data: "a\nb" },
+      { event: "x", data: "last" },
+    ]);
+  });
+});
+
+function jwtWithExp(exp: number): string {
+  const b64 = (o: object) => btoa(JSON.stringify(o)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return `${b64({ alg: "EdDSA" })}.${b64({ sub: "u", exp })}.sig`;
+}
+
+describe("TokenManager", () => {
+  it("reuses a token until a minute before it expires, sharing one fetch", async () => {
+    let now = 1000;
+    const fetchToken = vi.fn(async () => jwtWithExp(now + 900));
+    const tm = new TokenManager(fetchToken, () => now);
+    const [a, b] = await Promise.all([tm.get(), tm.get()]);
+    expect(a).toBe(b);
+    expect(fetchToken).toHaveBeenCalledTimes(1);
+    now += 800; // 100 s left: still fine
+    expect(await tm.get()).toBe(a);
+    now += 50; // 50 s left: refresh
+    const c = await tm.get();
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+    expect(tokenExpiry(c!)).toBe(now + 900);
+  });
+
+  it("fetches again after invalidate", async () => {
+    const fetchToken = vi.fn(async () => jwtWithExp(Date.now() / 1000 + 900));
+    const tm = new TokenManager(fetchToken);
+    await tm.get();
+    tm.invalidate();
+    await tm.get();
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe("configProblems", () => {
+  it("accepts a development setup with nothing configured", () => {
+    expect(configProblems(serverConfig({ NODE_ENV: "development" }))).toEqual([]);
+  });
+  it("requires the secret and URL in production, and checks formats", () => {
+    const problems = configProblems(serverConfig({ NODE_ENV: "production", BACKEND_URL: "backend:8000", DATABASE_URL: "mysql://x" }));
+    expect(problems.join("\n")).toMatch(/BETTER_AUTH_SECRET is required/);
+    expect(problems.join("\n")).toMatch(/BETTER_AUTH_URL is required/);
+    expect(problems.join("\n")).toMatch(/BACKEND_URL must be an http/);
+    expect(problems.join("\n")).toMatch(/DATABASE_URL must be a postgres/);
+  });
+  it("rejects a short secret", () => {
+    expect(configProblems(serverConfig({ NODE_ENV: "development", BETTER_AUTH_SECRET: "short" }))).toEqual([
+      "BETTER_AUTH_SECRET must be at least 32 characters",
+    ]);
+  });
+  it("defaults BACKEND_URL to localhost:8000", () => {
+    expect(serverConfig({}).backendURL).toBe("http://localhost:8000");
+  });
+});
