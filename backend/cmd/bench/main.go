@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/todo-app/todo-app/backend/internal/auth/authtest"
-	"github.com/todo-app/todo-app/backend/internal/pgtemp"
+	"github.com/todo-app/todo-app/internal/pgtemp"
 	"github.com/todo-app/todo-app/internal/loadgen"
 )
 

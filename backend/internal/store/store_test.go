@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/todo-app/todo-app/backend/internal/chat"
-	"github.com/todo-app/todo-app/backend/internal/pgtemp"
+	"github.com/todo-app/todo-app/internal/pgtemp"
 	"github.com/todo-app/todo-app/backend/internal/store"
 	"github.com/todo-app/todo-app/backend/internal/tasks"
 )

@@ -7,6 +7,8 @@ export interface ServerConfig {
   databaseURL: string | undefined;
   trustedOrigins: string[];
   production: boolean;
+  /** Better Auth's per-client rate limit (production only); on unless AUTH_RATE_LIMIT=off. */
+  authRateLimit: boolean;
 }
 
 export function serverConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
@@ -20,6 +22,7 @@ export function serverConfig(env: Record<string, string | undefined> = process.e
       .map((o) => o.trim())
       .filter(Boolean),
     production: env.NODE_ENV === "production",
+    authRateLimit: env.AUTH_RATE_LIMIT !== "off",
   };
 }
 
