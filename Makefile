@@ -3,27 +3,32 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 
 GO        ?= go
+SHARED    ?= ../shared
+# ci/internal/dagger connects to an engine at init; these let its tests start without one.
+DAGGER_TEST_ENV := DAGGER_SESSION_PORT=1 DAGGER_SESSION_TOKEN=unused
 VERSION   ?= dev
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The backend image is this binary on a ~2 MB distroless base; the image budget is 25 MB.
 BACKEND_BINARY_BUDGET_MB := 23
 
-.PHONY: help test prereqs fmt-check vet go-test run build bench image-size
+.PHONY: help test prereqs fmt-check vet go-test frontend-deps frontend-check frontend-build e2e ci-module bindings-check run build bench image-size
 
 help:
 	@echo "make run         run the backend locally (embedded SQLite, offline assistant)"
-	@echo "make test        the whole test suite: formatting, go vet, Go tests with the race detector"
+	@echo "make test        the whole test suite: Go (vet, race detector, real PostgreSQL), frontend"
+	@echo "                 (eslint, tsc, vitest, production build) and Playwright end-to-end in Chromium"
 	@echo "make bench       measure the backend against PostgreSQL (req/s, p50/p99, RSS, start-up)"
 	@echo "make image-size  build the backend binary exactly as its Dockerfile does and check its size"
 
-test: prereqs fmt-check vet go-test
+# The frontend is built before the Go tests: the smoke test runs the real standalone server.
+test: prereqs fmt-check vet frontend-check frontend-build go-test e2e ci-module bindings-check
 
 prereqs:
 	@scripts/ensure-prereqs.sh
 
 fmt-check:
-	@unformatted=$$(gofmt -l backend internal); \
+	@unformatted=$$(gofmt -l backend internal cmd ci); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 vet:
@@ -31,6 +36,36 @@ vet:
 
 go-test:
 	$(GO) test -race -count=1 ./...
+
+# npm ci only when the lockfile changed since the last install.
+frontend-deps: frontend/node_modules/.package-lock.json
+frontend/node_modules/.package-lock.json: frontend/package-lock.json frontend/package.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend-check: frontend-deps
+	cd frontend && npx eslint . && npx tsc --noEmit && npx vitest run
+
+frontend-build: frontend-deps
+	cd frontend && NEXT_TELEMETRY_DISABLED=1 npm run build
+
+e2e: frontend-build
+	cd frontend && npx playwright test
+
+# The Dagger module (its own Go module, capped at go 1.25.5): build, vet, unit tests.
+ci-module:
+	cd ci && $(DAGGER_TEST_ENV) $(GO) build ./... && $(DAGGER_TEST_ENV) $(GO) vet ./... && $(DAGGER_TEST_ENV) $(GO) test -count=1 ./...
+
+# Fails when ci/'s committed bindings differ from what the engine's codegen makes of it.
+bindings-check:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cp -r dagger.json ci "$$tmp"/; \
+	(cd "$$tmp" && git init -q && $(abspath $(SHARED))/dagger/bindings.sh >/dev/null 2>"$$tmp/log") \
+	  || { cat "$$tmp/log"; exit 1; }; \
+	rm -rf "$$tmp/.git"; \
+	if ! diff -r -q ci "$$tmp/ci"; then \
+	  echo "ci/ bindings are stale: run $(SHARED)/dagger/bindings.sh and commit the result"; exit 1; fi; \
+	echo "ci/ bindings are current"
 
 run:
 	$(GO) run ./backend/cmd/server serve

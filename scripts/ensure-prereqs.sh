@@ -21,10 +21,23 @@ apt_install() {
 }
 
 need go
+need node
+need npm
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "ensure-prereqs: missing ${missing[*]}: install Go 1.26 or newer (https://go.dev/dl/)" >&2
+  echo "ensure-prereqs: missing ${missing[*]}: install Go 1.26 or newer and Node.js 20.9 or newer with npm" >&2
   exit 1
 fi
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=9)?0:1)' \
+  || { echo "ensure-prereqs: Node.js $(node --version) is too old: Next.js 16 needs 20.9 or newer" >&2; exit 1; }
+
+# Playwright drives Debian's Chromium; it never downloads a browser of its own.
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  apt_install chromium
+fi
+# better-sqlite3 compiles from source when its prebuilt binary cannot be fetched.
+for tool in make g++ python3; do
+  command -v "$tool" >/dev/null 2>&1 || apt_install build-essential python3
+done
 
 # PostgreSQL server binaries: the Go tests start a throwaway cluster with them.
 if [ -z "${TEST_DATABASE_URL:-}" ] && ! command -v initdb >/dev/null 2>&1 \

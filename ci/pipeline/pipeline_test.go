@@ -1,0 +1,92 @@
+package pipeline
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTags(t *testing.T) {
+	tests := []struct {
+		version, commit string
+		want            []string
+		wantErr         bool
+	}{
+		{"v1.2.3", "0123456789abcdef0123456789abcdef01234567", []string{"1.2.3", "0123456"}, false},
+		{"1.0.0-rc.1", "", []string{"1.0.0-rc.1"}, false},
+		{"", "abcdef1", []string{"abcdef1"}, false},
+		{"latest", "", nil, true},
+		{"v1.2", "", nil, true},
+		{"", "not-a-sha", nil, true},
+		{"", "", nil, true},
+	}
+	for _, tt := range tests {
+		got, err := Tags(tt.version, tt.commit)
+		if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
+			t.Errorf("Tags(%q, %q) = %v, %v; want %v (error %v)", tt.version, tt.commit, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestImageRef(t *testing.T) {
+	for _, tt := range []struct{ registry, name, tag, want string }{
+		{"ghcr.io/Acme/", BackendImage, "1.2.3", "ghcr.io/acme/todo-backend:1.2.3"},
+		{"", FrontendImage, "ci", "todo-frontend:ci"},
+		{"localhost:5000", BackendImage, "", "localhost:5000/todo-backend"},
+	} {
+		if got := ImageRef(tt.registry, tt.name, tt.tag); got != tt.want {
+			t.Errorf("ImageRef(%q, %q, %q) = %q, want %q", tt.registry, tt.name, tt.tag, got, tt.want)
+		}
+	}
+	if got := RegistryHost("https://ghcr.io/acme/x"); got != "ghcr.io" {
+		t.Errorf("RegistryHost = %q", got)
+	}
+}
+
+func TestSeveritiesFrom(t *testing.T) {
+	for in, want := range map[string]string{"CRITICAL": "CRITICAL", "high": "HIGH,CRITICAL", " low ": "LOW,MEDIUM,HIGH,CRITICAL"} {
+		if got, err := SeveritiesFrom(in); err != nil || got != want {
+			t.Errorf("SeveritiesFrom(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := SeveritiesFrom("severe"); err == nil || !strings.Contains(err.Error(), "CRITICAL") {
+		t.Errorf("a bad threshold must list the valid ones: %v", err)
+	}
+}
+
+func TestDeployValues(t *testing.T) {
+	local := DeployValues{Tag: "ci", IngressClass: "traefik", Host: "todo.local"}.Sets()
+	for _, want := range []string{"backend.image.repository=todo-backend", "frontend.image.tag=ci",
+		"backend.image.pullPolicy=Never", "ingress.className=traefik", "ingress.host=todo.local"} {
+		if !slices.Contains(local, want) {
+			t.Errorf("k3s overrides lack %s: %v", want, local)
+		}
+	}
+	remote := DeployValues{Registry: "localhost:5000/todo", Tag: "abc1234", IngressClass: "nginx", Host: "todo.local"}.Sets()
+	if !slices.Contains(remote, "frontend.image.repository=localhost:5000/todo/todo-frontend") {
+		t.Errorf("registry overrides: %v", remote)
+	}
+	if slices.ContainsFunc(remote, func(s string) bool { return strings.Contains(s, "pullPolicy=Never") }) {
+		t.Errorf("images from a registry must be pullable: %v", remote)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	out, err := Summary([]Result{
+		{Name: "lint", Duration: 3 * time.Second},
+		{Name: "test", Duration: 90 * time.Second, Output: strings.Repeat("line\n", 100) + "FAIL pkg", Err: errors.New("exit 1")},
+	})
+	if err == nil || !strings.Contains(err.Error(), "test: exit 1") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"lint       ok      3s", "test       FAILED  1m30s", "--- test ---", "FAIL pkg", "lines above"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := Summary([]Result{{Name: "a"}}); err != nil {
+		t.Errorf("all ok: %v", err)
+	}
+}

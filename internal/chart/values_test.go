@@ -1,0 +1,105 @@
+package chart_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/lint/support"
+
+	"github.com/todo-app/todo-app/internal/chart"
+)
+
+func TestSchemaRejectsBadValues(t *testing.T) {
+	ch, err := chart.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"secrets.existingSecret=s"}
+	tests := []struct {
+		set, want string
+	}{
+		{"backend.replicaCount=0", "replicaCount"},
+		{"backend.replicaCount=two", "replicaCount"},
+		{"backend.port=70000", "port"},
+		{"backend.image.pullPolicy=Sometimes", "pullPolicy"},
+		{"backend.image.repository=Not A Repo", "repository"},
+		{"frontend.autoscaling.enabled=maybe", "enabled"},
+		{"frontend.autoscaling.targetCPUUtilizationPercentage=150", "targetCPUUtilizationPercentage"},
+		{"backend.resources.limits.memory=lots", "memory"},
+		{"backend.securityContext.allowPrivilegeEscalation=true", "allowPrivilegeEscalation"},
+		{"frontend.podSecurityContext.runAsNonRoot=false", "runAsNonRoot"},
+		{"backend.chat.provider=gemini", "provider"},
+		{"logLevel=loud", "logLevel"},
+		{"environment=moon", "environment"},
+		{"ingress.host=Not_A_Host", "host"},
+		{"secrets.betterAuthSecret=short", "betterAuthSecret"},
+		{"secrets.databaseUrl=mysql://x", "databaseUrl"},
+		{"publicURL=todo.example.com", "publicURL"},
+		{"backend.probes.readiness.path=ready", "path"},
+		{"misspelledTopLevel=1", "misspelledTopLevel"},
+		{"backend.replicas=3", "replicas"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.set, func(t *testing.T) {
+			vals, err := chart.Values(nil, append(base, tt.set))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = chart.Render(t.Context(), ch, vals, chart.RenderOptions{ReleaseName: "todo", Namespace: "apps"})
+			if err == nil {
+				t.Fatalf("values %s accepted", tt.set)
+			}
+			if !strings.Contains(err.Error(), "values don't meet the specifications of the schema") || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error does not point at %s:\n%v", tt.want, err)
+			}
+		})
+	}
+}
+
+func TestRequiredValuesFailClearly(t *testing.T) {
+	ch, err := chart.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string][]string{
+		"secrets.betterAuthSecret is required":                         {"secrets.databaseUrl=postgres://x"},
+		"secrets.databaseUrl is required":                              {"secrets.betterAuthSecret=" + authSecret},
+		"postgresql.auth.password is required when postgresql.enabled": {"postgresql.enabled=true", "secrets.betterAuthSecret=" + authSecret},
+	}
+	for want, sets := range tests {
+		vals, _ := chart.Values(nil, sets)
+		_, err := chart.Render(t.Context(), ch, vals, chart.RenderOptions{ReleaseName: "todo", Namespace: "apps"})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("values %v: error %v, want one saying %q", sets, err, want)
+		}
+	}
+}
+
+func TestLintStrict(t *testing.T) {
+	for _, sc := range scenarios[:3] { // default, dev, prod
+		t.Run(sc.name, func(t *testing.T) {
+			var files []string
+			for _, f := range sc.files {
+				files = append(files, filepath.Join(chartDir, f))
+			}
+			vals, err := chart.Values(files, sc.sets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lint := action.NewLint()
+			lint.Strict = true
+			lint.KubeVersion = nil
+			res := lint.Run([]string{chartDir}, vals)
+			for _, m := range res.Messages {
+				if m.Severity > support.InfoSev {
+					t.Errorf("helm lint: %s", m)
+				}
+			}
+			for _, err := range res.Errors {
+				t.Errorf("helm lint error: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,218 @@
+// Package smoke checks a running todo-app end to end through its public URL,
+// as a user would: health, sign-up through Better Auth, a token, the task API,
+// a task added through chat, and a second user who sees none of it.
+package smoke
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"time"
+)
+
+// Step is one check and how it went.
+type Step struct {
+	Name     string
+	Duration time.Duration
+	Err      error
+}
+
+// Report lists every step run; it stops at the first failure.
+type Report struct {
+	Steps []Step
+}
+
+// Err is the first failure, or nil.
+func (r Report) Err() error {
+	for _, s := range r.Steps {
+		if s.Err != nil {
+			return fmt.Errorf("smoke step %q: %w", s.Name, s.Err)
+		}
+	}
+	return nil
+}
+
+// String prints one line per step.
+func (r Report) String() string {
+	var b strings.Builder
+	for _, s := range r.Steps {
+		status := "ok"
+		if s.Err != nil {
+			status = "FAILED: " + s.Err.Error()
+		}
+		fmt.Fprintf(&b, "%-38s %8s  %s\n", s.Name, s.Duration.Round(time.Millisecond), status)
+	}
+	return b.String()
+}
+
+// Options tune a run.
+type Options struct {
+	// Host overrides the Host header (an Ingress rule's host reached by IP).
+	Host string
+	// Client is the HTTP client; a 15 s timeout client when nil.
+	Client *http.Client
+}
+
+// Run checks the app at baseURL.
+func Run(ctx context.Context, baseURL string, o Options) Report {
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 15 * time.Second}
+	}
+	base := strings.TrimSuffix(baseURL, "/")
+	var r Report
+	step := func(name string, f func() error) bool {
+		start := time.Now()
+		err := f()
+		r.Steps = append(r.Steps, Step{name, time.Since(start), err})
+		return err == nil
+	}
+	alice, bob := newUser(base, o), newUser(base, o)
+	var taskID float64
+	_ = step("frontend health", func() error { return alice.expect(ctx, "GET", "/api/health", nil, 200, nil) }) &&
+		step("API refuses a request without a token", func() error { return alice.expect(ctx, "GET", "/api/tasks", nil, 401, nil) }) &&
+		step("sign up through Better Auth", func() error { return alice.signUp(ctx) }) &&
+		step("get a JWT", func() error { return alice.fetchToken(ctx) }) &&
+		step("create a task", func() error {
+			var t map[string]any
+			err := alice.expect(ctx, "POST", "/api/tasks", map[string]string{"title": "smoke test task"}, 201, &t)
+			taskID, _ = t["id"].(float64)
+			return err
+		}) &&
+		step("list tasks", func() error { return alice.expectTitles(ctx, "all", []string{"smoke test task"}) }) &&
+		step("complete the task", func() error {
+			return alice.expect(ctx, "PATCH", fmt.Sprintf("/api/tasks/%d", int64(taskID)), map[string]bool{"completed": true}, 200, nil)
+		}) &&
+		step("list completed tasks", func() error { return alice.expectTitles(ctx, "completed", []string{"smoke test task"}) }) &&
+		step("delete the task", func() error {
+			return alice.expect(ctx, "DELETE", fmt.Sprintf("/api/tasks/%d", int64(taskID)), nil, 204, nil)
+		}) &&
+		step("add a task through chat", func() error {
+			var reply struct {
+				ToolCalls []struct{ Name string } `json:"tool_calls"`
+			}
+			if err := alice.expect(ctx, "POST", "/api/chat", map[string]string{"message": "add buy milk"}, 200, &reply); err != nil {
+				return err
+			}
+			if len(reply.ToolCalls) == 0 || reply.ToolCalls[0].Name != "add_task" {
+				return fmt.Errorf("the assistant ran %+v, want add_task", reply.ToolCalls)
+			}
+			return alice.expectTitles(ctx, "all", []string{"buy milk"})
+		}) &&
+		step("a second user sees none of it", func() error {
+			if err := bob.signUp(ctx); err != nil {
+				return err
+			}
+			if err := bob.fetchToken(ctx); err != nil {
+				return err
+			}
+			return bob.expectTitles(ctx, "all", nil)
+		})
+	return r
+}
+
+type user struct {
+	base, email, token string
+	o                  Options
+	client             *http.Client
+}
+
+func newUser(base string, o Options) *user {
+	jar, _ := cookiejar.New(nil)
+	c := *o.Client
+	c.Jar = jar
+	return &user{base: base, email: "smoke-" + strings.ToLower(rand.Text()[:12]) + "@example.com", o: o, client: &c}
+}
+
+func (u *user) do(ctx context.Context, method, path string, body any) (*http.Response, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.base+path, rd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.o.Host != "" {
+		req.Host = u.o.Host
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	// Better Auth checks the Origin of state-changing requests.
+	req.Header.Set("Origin", u.base)
+	if u.token != "" && strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/api/auth/") {
+		req.Header.Set("Authorization", "Bearer "+u.token)
+	}
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp, b, err
+}
+
+func (u *user) expect(ctx context.Context, method, path string, body any, status int, out any) error {
+	resp, b, err := u.do(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != status {
+		return fmt.Errorf("%s %s: %s, want %d: %s", method, path, resp.Status, status, truncate(b))
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s %s: decode: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+func (u *user) signUp(ctx context.Context) error {
+	return u.expect(ctx, "POST", "/api/auth/sign-up/email",
+		map[string]string{"email": u.email, "password": "smoke-" + rand.Text(), "name": "Smoke Test"}, 200, nil)
+}
+
+func (u *user) fetchToken(ctx context.Context) error {
+	var t struct{ Token string }
+	if err := u.expect(ctx, "GET", "/api/auth/token", nil, 200, &t); err != nil {
+		return err
+	}
+	if strings.Count(t.Token, ".") != 2 {
+		return errors.New("/api/auth/token returned no JWT")
+	}
+	u.token = t.Token
+	return nil
+}
+
+func (u *user) expectTitles(ctx context.Context, status string, want []string) error {
+	var list struct {
+		Tasks []struct{ Title string }
+	}
+	if err := u.expect(ctx, "GET", "/api/tasks?status="+status, nil, 200, &list); err != nil {
+		return err
+	}
+	var got []string
+	for _, t := range list.Tasks {
+		got = append(got, t.Title)
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		return fmt.Errorf("tasks (%s) = %q, want %q", status, got, want)
+	}
+	return nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "…"
+	}
+	return string(b)
+}

@@ -1,0 +1,61 @@
+package smoke_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/todo-app/todo-app/internal/devstack"
+	"github.com/todo-app/todo-app/internal/smoke"
+)
+
+// TestSmokeAgainstTheRealStack runs the smoke check against real PostgreSQL,
+// backend and standalone frontend processes. It needs the frontend build
+// (`make frontend-build`), which `make test` makes first.
+func TestSmokeAgainstTheRealStack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	stack, err := devstack.Start(ctx, devstack.Options{RepoRoot: "../..", FrontendDir: "../../frontend/.next/standalone", Logs: testLog{t}})
+	if err != nil {
+		t.Fatalf("%v\n(build the frontend first: make frontend-build)", err)
+	}
+	defer stack.Stop()
+
+	report := smoke.Run(ctx, stack.URL, smoke.Options{})
+	t.Logf("smoke report:\n%s", report)
+	if err := report.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Steps) != 11 {
+		t.Fatalf("ran %d steps, want 11", len(report.Steps))
+	}
+}
+
+func TestSmokeReportsTheFirstFailure(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/health" {
+			w.Write([]byte(`{"status":"ok"}`))
+			return
+		}
+		w.WriteHeader(http.StatusOK) // an API that lets anyone in
+	}))
+	defer srv.Close()
+	report := smoke.Run(context.Background(), srv.URL, smoke.Options{})
+	err := report.Err()
+	if err == nil || !strings.Contains(err.Error(), "refuses a request without a token") || len(report.Steps) != 2 {
+		t.Fatalf("report:\n%s\nerr: %v", report, err)
+	}
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	if os.Getenv("SMOKE_VERBOSE") != "" {
+		l.t.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
+}
