@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/todo-app/todo-app/backend/internal/auth/authtest"
-	"github.com/todo-app/todo-app/internal/pgtemp"
 	"github.com/todo-app/todo-app/internal/loadgen"
+	"github.com/todo-app/todo-app/internal/pgtemp"
 )
 
 func main() {

@@ -21,9 +21,9 @@ import (
 	"github.com/todo-app/todo-app/backend/internal/auth/authtest"
 	"github.com/todo-app/todo-app/backend/internal/chat"
 	"github.com/todo-app/todo-app/backend/internal/httpapi"
-	"github.com/todo-app/todo-app/internal/pgtemp"
 	"github.com/todo-app/todo-app/backend/internal/store"
 	"github.com/todo-app/todo-app/backend/internal/tasks"
+	"github.com/todo-app/todo-app/internal/pgtemp"
 )
 
 var (

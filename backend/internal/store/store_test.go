@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/todo-app/todo-app/backend/internal/chat"
-	"github.com/todo-app/todo-app/internal/pgtemp"
 	"github.com/todo-app/todo-app/backend/internal/store"
 	"github.com/todo-app/todo-app/backend/internal/tasks"
+	"github.com/todo-app/todo-app/internal/pgtemp"
 )
 
 var cluster *pgtemp.Cluster
