@@ -1,0 +1,68 @@
+package chart_test
+
+import (
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	helmregistry "helm.sh/helm/v3/pkg/registry"
+
+	"github.com/todo-app/todo-app/internal/chart"
+)
+
+// TestOCIPushPull packages the chart, pushes it to an in-memory OCI registry
+// the way `dagger call publish` does, and pulls it back intact.
+func TestOCIPushPull(t *testing.T) {
+	srv := httptest.NewServer(registry.New())
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	ch, err := chart.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pkg, err := chartutil.Save(ch, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(pkg) != "todo-app-1.0.0.tgz" {
+		t.Fatalf("package name %s", filepath.Base(pkg))
+	}
+	client, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := host + "/charts/todo-app:" + ch.Metadata.Version
+	pushed, err := client.Push(data, ref)
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	if !strings.HasPrefix(pushed.Manifest.Digest, "sha256:") {
+		t.Fatalf("push result %+v", pushed.Manifest)
+	}
+	pulled, err := client.Pull(ref)
+	if err != nil {
+		t.Fatalf("pull: %v", err)
+	}
+	got, err := loader.LoadArchive(strings.NewReader(string(pulled.Chart.Data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name() != "todo-app" || got.Metadata.Version != "1.0.0" || len(got.Templates) != len(ch.Templates) || got.Schema == nil {
+		t.Fatalf("pulled chart %s %s with %d templates (schema %v), want todo-app 1.0.0 with %d",
+			got.Name(), got.Metadata.Version, len(got.Templates), got.Schema != nil, len(ch.Templates))
+	}
+	if pulled.Manifest.Digest != pushed.Manifest.Digest {
+		t.Fatalf("digest changed: pushed %s, pulled %s", pushed.Manifest.Digest, pulled.Manifest.Digest)
+	}
+}

@@ -1,0 +1,120 @@
+package deploy
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+const sel = "app.kubernetes.io/instance=todo"
+
+func labelsOf() map[string]string { return map[string]string{"app.kubernetes.io/instance": "todo"} }
+
+func deployment(name string, replicas, available, updated int32, generation, observed int64) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "apps", Labels: labelsOf(), Generation: generation},
+		Spec:       appsv1.DeploymentSpec{Replicas: &replicas},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: observed, Replicas: replicas,
+			UpdatedReplicas: updated, AvailableReplicas: available, ReadyReplicas: available},
+	}
+}
+
+func TestDoneRules(t *testing.T) {
+	tests := []struct {
+		name string
+		d    *appsv1.Deployment
+		want bool
+	}{
+		{"all ready", deployment("a", 2, 2, 2, 3, 3), true},
+		{"controller has not seen the new spec", deployment("a", 2, 2, 2, 4, 3), false},
+		{"old pods still serving", deployment("a", 2, 2, 1, 3, 3), false},
+		{"new pods not available yet", deployment("a", 2, 1, 2, 3, 3), false},
+	}
+	for _, tt := range tests {
+		if got := deploymentStatus(*tt.d).Done(); got != tt.want {
+			t.Errorf("%s: Done = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A scripted rollout: the backend becomes ready on the third poll.
+func TestWaitSucceedsWhenEveryWorkloadIsReady(t *testing.T) {
+	kube := fake.NewClientset(deployment("todo-backend", 2, 0, 0, 2, 1), deployment("todo-frontend", 1, 1, 1, 1, 1))
+	var polls atomic.Int32
+	kube.PrependReactor("list", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if polls.Add(1) < 3 {
+			return false, nil, nil // the stored, unready state
+		}
+		return true, &appsv1.DeploymentList{Items: []appsv1.Deployment{
+			*deployment("todo-backend", 2, 2, 2, 2, 2), *deployment("todo-frontend", 1, 1, 1, 1, 1)}}, nil
+	})
+	status, err := Wait(context.Background(), kube, "apps", sel, WaitOptions{Timeout: 10 * time.Second, Interval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(status) != 2 || polls.Load() != 3 {
+		t.Fatalf("status %v after %d polls", status, polls.Load())
+	}
+}
+
+func TestWaitExplainsWhatIsNotReady(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "todo-backend-7f9", Namespace: "apps", Labels: labelsOf()},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
+			Name:  "backend",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImageNeverPull", Message: `image "todo-backend:ci" is not present`}},
+		}}},
+	}
+	crashing := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "todo-frontend-1a2", Namespace: "apps", Labels: labelsOf()},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "frontend", RestartCount: 4,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+		}}},
+	}
+	event := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "e1", Namespace: "apps"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "todo-frontend-1a2"},
+		Type:           corev1.EventTypeWarning, Reason: "Unhealthy", Message: "Readiness probe failed: HTTP probe failed with statuscode: 503",
+	}
+	kube := fake.NewClientset(deployment("todo-backend", 1, 0, 1, 1, 1), deployment("todo-frontend", 1, 0, 1, 1, 1), pod, crashing, event)
+	_, err := Wait(context.Background(), kube, "apps", sel, WaitOptions{Timeout: 20 * time.Millisecond, Interval: time.Millisecond})
+	if err == nil {
+		t.Fatal("Wait succeeded with nothing ready")
+	}
+	for _, want := range []string{"rollout not finished", "Deployment/todo-backend 0/1 ready", "NOT READY",
+		"ErrImageNeverPull", `"todo-backend:ci" is not present`, "CrashLoopBackOff", "Readiness probe failed"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("explanation lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestWaitWithNoWorkloadsTimesOut(t *testing.T) {
+	_, err := Wait(context.Background(), fake.NewClientset(), "apps", sel, WaitOptions{Timeout: 5 * time.Millisecond, Interval: time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "no Deployment or StatefulSet matches") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestStatefulSetRollout(t *testing.T) {
+	one := int32(1)
+	ss := appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "pg", Generation: 1}, Spec: appsv1.StatefulSetSpec{Replicas: &one},
+		Status: appsv1.StatefulSetStatus{ObservedGeneration: 1, ReadyReplicas: 1, UpdatedReplicas: 1, CurrentRevision: "r1", UpdateRevision: "r2"}}
+	if statefulSetStatus(ss).Done() {
+		t.Error("a StatefulSet mid-update counted as done")
+	}
+	ss.Status.CurrentRevision = "r2"
+	if !statefulSetStatus(ss).Done() {
+		t.Error("an updated, ready StatefulSet counted as not done")
+	}
+}
