@@ -1,0 +1,170 @@
+// Command todoctl deploys todo-app with the Helm SDK and checks the result. The
+// Dagger pipeline runs it inside a container against an ephemeral k3s; users
+// run it against their own cluster (e.g. Minikube).
+//
+//	todoctl render    [-f values.yaml]... [--set k=v]...    manifests for review
+//	todoctl install   [-f ...] [--set ...]                  install or upgrade, atomically
+//	todoctl wait                                             rollout of every Deployment/StatefulSet
+//	todoctl test                                             the chart's helm test pods
+//	todoctl smoke     --url http://todo.local [--host H]    end-to-end check through the Ingress
+//	todoctl rollback  [--revision N]                         back to a revision (default: previous)
+//	todoctl uninstall
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	helmchart "helm.sh/helm/v3/pkg/chart"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/todo-app/todo-app/internal/chart"
+	"github.com/todo-app/todo-app/internal/deploy"
+	"github.com/todo-app/todo-app/internal/smoke"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "todoctl:", err)
+		os.Exit(1)
+	}
+}
+
+// list collects repeated flags (-f, --set).
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(v string) error { *l = append(*l, v); return nil }
+
+type options struct {
+	chartPath, release, namespace, kubeconfig, kubeContext, kubeVersion string
+	valueFiles, sets                                                   list
+	timeout                                                            time.Duration
+	url, host                                                          string
+	revision                                                           int
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: todoctl render|install|wait|test|smoke|rollback|uninstall [flags]")
+	}
+	cmd := args[0]
+	var o options
+	fs := flag.NewFlagSet("todoctl "+cmd, flag.ContinueOnError)
+	fs.StringVar(&o.chartPath, "chart", "helm-chart", "chart directory or package")
+	fs.StringVar(&o.release, "release", "todo", "release name")
+	fs.StringVar(&o.namespace, "namespace", "todo", "namespace")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file")
+	fs.StringVar(&o.kubeContext, "context", "", "kubeconfig context")
+	fs.StringVar(&o.kubeVersion, "kube-version", chart.DefaultKubeVersion, "Kubernetes version to render for (render only)")
+	fs.Var(&o.valueFiles, "f", "values file (repeatable)")
+	fs.Var(&o.sets, "set", "value override key=value (repeatable)")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the cluster")
+	fs.StringVar(&o.url, "url", "", "base URL of the app (smoke)")
+	fs.StringVar(&o.host, "host", "", "Host header to send, for an Ingress reached by address (smoke)")
+	fs.IntVar(&o.revision, "revision", 0, "revision to roll back to; 0 is the previous one")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+
+	switch cmd {
+	case "render":
+		return render(ctx, o, out)
+	case "smoke":
+		if o.url == "" {
+			return errors.New("smoke needs --url")
+		}
+		report := smoke.Run(ctx, o.url, smoke.Options{Host: o.host})
+		fmt.Fprint(out, report)
+		return report.Err()
+	case "install", "wait", "test", "rollback", "uninstall":
+	default:
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+
+	flags := genericclioptions.NewConfigFlags(true)
+	flags.KubeConfig, flags.Context, flags.Namespace = &o.kubeconfig, &o.kubeContext, &o.namespace
+	cfg := new(action.Configuration)
+	if err := cfg.Init(flags, o.namespace, "secret", func(string, ...any) {}); err != nil {
+		return fmt.Errorf("connect to the cluster: %w", err)
+	}
+	rel := deploy.NewReleaser(cfg, o.namespace, o.timeout)
+	switch cmd {
+	case "install":
+		ch, vals, err := load(o)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		r, err := rel.Apply(ctx, o.release, ch, vals)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "release %s revision %d %s in %s\n", r.Name, r.Version, r.Info.Status, time.Since(start).Round(time.Second))
+		return nil
+	case "wait":
+		rc, err := flags.ToRESTConfig()
+		if err != nil {
+			return err
+		}
+		kube, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		status, err := deploy.Wait(ctx, kube, o.namespace, "app.kubernetes.io/instance="+o.release, deploy.WaitOptions{Timeout: o.timeout})
+		if err != nil {
+			return err
+		}
+		for _, s := range status {
+			fmt.Fprintln(out, s)
+		}
+		fmt.Fprintf(out, "rolled out in %s\n", time.Since(start).Round(time.Second))
+		return nil
+	case "test":
+		summary, err := rel.Test(o.release)
+		fmt.Fprint(out, summary)
+		return err
+	case "rollback":
+		return rel.Rollback(o.release, o.revision)
+	default: // uninstall
+		return rel.Uninstall(o.release)
+	}
+}
+
+func load(o options) (*helmchart.Chart, map[string]any, error) {
+	ch, err := chart.Load(o.chartPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	vals, err := chart.Values(o.valueFiles, o.sets)
+	return ch, vals, err
+}
+
+func render(ctx context.Context, o options, out io.Writer) error {
+	ch, vals, err := load(o)
+	if err != nil {
+		return err
+	}
+	rel, err := chart.Render(ctx, ch, vals, chart.RenderOptions{ReleaseName: o.release, Namespace: o.namespace, KubeVersion: o.kubeVersion})
+	if err != nil {
+		return err
+	}
+	if _, err := chart.Decode(rel); err != nil {
+		return err
+	}
+	_, err = io.WriteString(out, rel.Manifest)
+	return err
+}
