@@ -4,6 +4,8 @@ SHELL := /usr/bin/env bash
 
 GO        ?= go
 SHARED    ?= ../shared
+# Named explicitly: ./... would also walk frontend/node_modules, where npm packages ship Go code.
+GO_PKGS   := ./backend/... ./internal/... ./cmd/...
 # ci/internal/dagger connects to an engine at init; these let its tests start without one.
 DAGGER_TEST_ENV := DAGGER_SESSION_PORT=1 DAGGER_SESSION_TOKEN=unused
 VERSION   ?= dev
@@ -32,10 +34,10 @@ fmt-check:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet $(GO_PKGS)
 
 go-test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 $(GO_PKGS)
 
 # npm ci only when the lockfile changed since the last install.
 frontend-deps: frontend/node_modules/.package-lock.json

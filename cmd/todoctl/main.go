@@ -50,10 +50,10 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 type options struct {
 	chartPath, release, namespace, kubeconfig, kubeContext, kubeVersion string
-	valueFiles, sets                                                   list
-	timeout                                                            time.Duration
-	url, host                                                          string
-	revision                                                           int
+	valueFiles, sets                                                    list
+	timeout                                                             time.Duration
+	url, host                                                           string
+	revision                                                            int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
