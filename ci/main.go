@@ -1,5 +1,108 @@
-// The todo-app Dagger module: build, test, scan, deploy-test and publish.
+// The todo-app Dagger module: builds both images, tests, lints and scans them,
+// packages and renders the Helm chart, deploy-tests everything in an
+// ephemeral k3s, and publishes images and chart.
+//
+// Decisions live in the pipeline package (tested without an engine); the
+// functions here only wire containers, caches and services.
 package main
 
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/todo-app/todo-app/ci/internal/dagger"
+	"github.com/todo-app/todo-app/ci/pipeline"
+)
+
 // Todo is the todo-app pipeline.
-type Todo struct{}
+type Todo struct {
+	// +private
+	Source *dagger.Directory
+	// +private
+	GoImage string
+	// +private
+	PostgresImage string
+	// +private
+	K3sImage string
+	// +private
+	TrivyImage string
+	// +private
+	ActionlintImage string
+}
+
+func New(
+	// The repository (its root: dagger.json's directory).
+	// +defaultPath="/"
+	// +ignore=["**/node_modules", "**/.next", ".git", "ci", "bin", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.db", "**/*.tar"]
+	source *dagger.Directory,
+	// Go toolchain for the root module (backend tests, deploy tool).
+	// +optional
+	// +default="golang:1.26-alpine"
+	goImage string,
+	// PostgreSQL that the Go tests run against.
+	// +optional
+	// +default="postgres:17-alpine"
+	postgresImage string,
+	// k3s for the ephemeral deploy-test cluster.
+	// +optional
+	// +default="rancher/k3s:v1.33.4-k3s1"
+	k3sImage string,
+	// Trivy for vulnerability and configuration scans.
+	// +optional
+	// +default="aquasec/trivy:0.67.2"
+	trivyImage string,
+	// actionlint for the GitHub Actions workflows.
+	// +optional
+	// +default="rhysd/actionlint:1.7.7"
+	actionlintImage string,
+) *Todo {
+	return &Todo{Source: source, GoImage: goImage, PostgresImage: postgresImage, K3sImage: k3sImage,
+		TrivyImage: trivyImage, ActionlintImage: actionlintImage}
+}
+
+// goBase is the Go toolchain with the repository and warm module and build caches.
+func (m *Todo) goBase() *dagger.Container {
+	return dag.Container().From(m.GoImage).
+		WithMountedCache("/go/pkg/mod", dag.CacheVolume("todo-app-go-mod")).
+		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("todo-app-go-build")).
+		WithEnvVariable("CGO_ENABLED", "0").
+		WithDirectory("/src", m.Source).
+		WithWorkdir("/src")
+}
+
+// step is a named part of a larger run.
+type step struct {
+	name string
+	run  func(ctx context.Context) (string, error)
+}
+
+// runAll runs steps concurrently and summarises every one; it fails if any failed.
+func runAll(ctx context.Context, steps []step) (string, error) {
+	results := make([]pipeline.Result, len(steps))
+	done := make(chan int)
+	for i, s := range steps {
+		go func() {
+			start := time.Now()
+			out, err := s.run(ctx)
+			results[i] = pipeline.Result{Name: s.name, Duration: time.Since(start), Output: out, Err: describe(err)}
+			done <- i
+		}()
+	}
+	for range steps {
+		<-done
+	}
+	return pipeline.Summary(results)
+}
+
+// describe adds what a failed command printed: an ExecError's message lacks it.
+func describe(err error) error {
+	var ee *dagger.ExecError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("%s exited %d:\n%s", strings.Join(ee.Cmd, " "), ee.ExitCode,
+			pipeline.Tail(ee.Stdout+"\n"+ee.Stderr, 60))
+	}
+	return err
+}

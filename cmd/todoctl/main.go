@@ -4,11 +4,13 @@
 //
 //	todoctl render    [-f values.yaml]... [--set k=v]...    manifests for review
 //	todoctl install   [-f ...] [--set ...]                  install or upgrade, atomically
-//	todoctl wait                                             rollout of every Deployment/StatefulSet
+//	todoctl wait      [--selector L]                         rollout of every Deployment/StatefulSet
 //	todoctl test                                             the chart's helm test pods
 //	todoctl smoke     --url http://todo.local [--host H]    end-to-end check through the Ingress
 //	todoctl rollback  [--revision N]                         back to a revision (default: previous)
 //	todoctl uninstall
+//	todoctl package   [--out DIR]                            the packaged chart (.tgz)
+//	todoctl push      --package F --ref oci://HOST/PATH      push a packaged chart; REGISTRY_USERNAME/PASSWORD
 package main
 
 import (
@@ -25,6 +27,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	helmchart "helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -52,7 +55,8 @@ type options struct {
 	chartPath, release, namespace, kubeconfig, kubeContext, kubeVersion string
 	valueFiles, sets                                                    list
 	timeout                                                             time.Duration
-	url, host                                                           string
+	url, host, selector                                                 string
+	out, pkg, ref                                                       string
 	revision                                                            int
 }
 
@@ -75,6 +79,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.url, "url", "", "base URL of the app (smoke)")
 	fs.StringVar(&o.host, "host", "", "Host header to send, for an Ingress reached by address (smoke)")
 	fs.IntVar(&o.revision, "revision", 0, "revision to roll back to; 0 is the previous one")
+	fs.StringVar(&o.selector, "selector", "", "label selector of the workloads to wait for (default: the release's)")
+	fs.StringVar(&o.out, "out", ".", "directory for the packaged chart (package)")
+	fs.StringVar(&o.pkg, "package", "", "packaged chart to push (push)")
+	fs.StringVar(&o.ref, "ref", "", "OCI repository to push to, e.g. oci://ghcr.io/acme/charts (push)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -89,6 +97,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		report := smoke.Run(ctx, o.url, smoke.Options{Host: o.host})
 		fmt.Fprint(out, report)
 		return report.Err()
+	case "package":
+		ch, err := chart.Load(o.chartPath)
+		if err != nil {
+			return err
+		}
+		path, err := chartutil.Save(ch, o.out)
+		if err != nil {
+			return fmt.Errorf("package: %w", err)
+		}
+		fmt.Fprintln(out, path)
+		return nil
+	case "push":
+		ref, err := chart.Push(o.pkg, o.ref, os.Getenv("REGISTRY_USERNAME"), os.Getenv("REGISTRY_PASSWORD"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, ref)
+		return nil
 	case "install", "wait", "test", "rollback", "uninstall":
 	default:
 		return fmt.Errorf("unknown command %q", cmd)
@@ -124,7 +150,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		start := time.Now()
-		status, err := deploy.Wait(ctx, kube, o.namespace, "app.kubernetes.io/instance="+o.release, deploy.WaitOptions{Timeout: o.timeout})
+		selector := o.selector
+		if selector == "" {
+			selector = "app.kubernetes.io/instance=" + o.release
+		}
+		status, err := deploy.Wait(ctx, kube, o.namespace, selector, deploy.WaitOptions{Timeout: o.timeout})
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@
 package chart
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"helm.sh/helm/v3/pkg/strvals"
@@ -136,4 +138,38 @@ func Decode(rel *release.Release) ([]Document, error) {
 		}
 	}
 	return docs, nil
+}
+
+// Push uploads a packaged chart to an OCI repository (oci://host/path) and
+// returns its reference with digest. Empty credentials push anonymously.
+func Push(packagePath, repository, username, password string) (string, error) {
+	data, err := os.ReadFile(packagePath)
+	if err != nil {
+		return "", fmt.Errorf("push: %w", err)
+	}
+	ch, err := loader.LoadArchive(bytes.NewReader(data))
+	if err != nil {
+		return "", fmt.Errorf("push %s: %w", packagePath, err)
+	}
+	repo, ok := strings.CutPrefix(repository, "oci://")
+	if !ok {
+		return "", fmt.Errorf("push: repository %q must start with oci://", repository)
+	}
+	var opts []registry.ClientOption
+	if username != "" {
+		opts = append(opts, registry.ClientOptBasicAuth(username, password))
+	}
+	if h, _, _ := strings.Cut(repo, "/"); strings.HasPrefix(h, "localhost") || strings.HasPrefix(h, "127.0.0.1") {
+		opts = append(opts, registry.ClientOptPlainHTTP())
+	}
+	client, err := registry.NewClient(opts...)
+	if err != nil {
+		return "", err
+	}
+	ref := fmt.Sprintf("%s/%s:%s", strings.TrimSuffix(repo, "/"), ch.Name(), ch.Metadata.Version)
+	res, err := client.Push(data, ref)
+	if err != nil {
+		return "", fmt.Errorf("push %s: %w", ref, err)
+	}
+	return ref + "@" + res.Manifest.Digest, nil
 }

@@ -65,4 +65,16 @@ func TestOCIPushPull(t *testing.T) {
 	if pulled.Manifest.Digest != pushed.Manifest.Digest {
 		t.Fatalf("digest changed: pushed %s, pulled %s", pushed.Manifest.Digest, pulled.Manifest.Digest)
 	}
+
+	// The deploy tool's Push (what `dagger call publish` runs) gives the same digest back.
+	got2, err := chart.Push(pkg, "oci://"+strings.Replace(host, "127.0.0.1", "localhost", 1)+"/charts", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(got2, "/charts/todo-app:1.0.0@"+pushed.Manifest.Digest) {
+		t.Fatalf("chart.Push = %s, want the digest %s", got2, pushed.Manifest.Digest)
+	}
+	if _, err := chart.Push(pkg, "https://example.com/x", "", ""); err == nil {
+		t.Fatal("a non-oci repository was accepted")
+	}
 }

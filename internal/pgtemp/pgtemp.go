@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 )
@@ -39,6 +40,10 @@ type Cluster struct {
 // new cluster in a temporary directory on a free loopback port.
 func Start(ctx context.Context) (*Cluster, error) {
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		// A server started next to the tests (a CI service) may still be initialising.
+		if err := waitConnect(ctx, u, time.Minute); err != nil {
+			return nil, fmt.Errorf("pgtemp: TEST_DATABASE_URL: %w", err)
+		}
 		return &Cluster{URL: u}, nil
 	}
 	bin, err := findBinDir()
@@ -161,6 +166,26 @@ func serverCredential() (*syscall.Credential, *ids, error) {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, &ids{uid, gid}, nil
+}
+
+func waitConnect(ctx context.Context, dsn string, limit time.Duration) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	deadline := time.Now().Add(limit)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func freePort() (int, error) {

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"github.com/todo-app/todo-app/ci/internal/dagger"
+)
+
+func buildArgs(version, commit string) []dagger.BuildArg {
+	return []dagger.BuildArg{{Name: "VERSION", Value: version}, {Name: "COMMIT", Value: commit}}
+}
+
+// BackendImage builds the Go API's image from backend/Dockerfile, the same
+// recipe docker and compose use.
+func (m *Todo) BackendImage(
+	// Target platform, e.g. linux/arm64; the engine's own when empty.
+	// +optional
+	platform dagger.Platform,
+	// Version stamped into the binary and image labels.
+	// +optional
+	// +default="dev"
+	version string,
+	// Commit stamped into the binary and image labels.
+	// +optional
+	// +default="unknown"
+	commit string,
+) *dagger.Container {
+	return m.Source.DockerBuild(dagger.DirectoryDockerBuildOpts{
+		Dockerfile: "backend/Dockerfile", Platform: platform, BuildArgs: buildArgs(version, commit)})
+}
+
+// FrontendImage builds the Next.js app's image from frontend/Dockerfile.
+func (m *Todo) FrontendImage(
+	// Target platform, e.g. linux/arm64; the engine's own when empty.
+	// +optional
+	platform dagger.Platform,
+	// Version recorded in the image labels.
+	// +optional
+	// +default="dev"
+	version string,
+	// Commit recorded in the image labels.
+	// +optional
+	// +default="unknown"
+	commit string,
+) *dagger.Container {
+	return m.Source.Directory("frontend").DockerBuild(dagger.DirectoryDockerBuildOpts{
+		Platform: platform, BuildArgs: buildArgs(version, commit)})
+}
+
+// frontendDeps is the frontend image's deps stage (node_modules installed)
+// with the frontend's sources on top: where its checks run.
+func (m *Todo) frontendDeps() *dagger.Container {
+	return m.Source.Directory("frontend").
+		DockerBuild(dagger.DirectoryDockerBuildOpts{Target: "deps"}).
+		WithDirectory("/app", m.Source.Directory("frontend"), dagger.ContainerWithDirectoryOpts{
+			Exclude: []string{"node_modules", ".next"}}).
+		WithEnvVariable("NEXT_TELEMETRY_DISABLED", "1").
+		WithWorkdir("/app")
+}

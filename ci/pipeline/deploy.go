@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// DeployPlan says what `deploy` runs with the deploy tool, in order.
+type DeployPlan struct {
+	Release, Namespace string
+	ValuesFiles        []string
+	Values             DeployValues
+	Secrets            []string // extra --set values (generated secrets)
+	// WaitForIngress waits for k3s's Traefik before installing (ephemeral clusters).
+	WaitForIngress bool
+	// SmokeURL is where the Ingress answers; Host is sent as the Host header.
+	SmokeURL string
+}
+
+// Step is one deploy-tool invocation.
+type Step struct {
+	Name string
+	Args []string
+}
+
+// Steps lists the deploy tool's commands: ingress wait, install, rollout
+// wait, helm test, smoke through the Ingress.
+func (p DeployPlan) Steps() []Step {
+	common := []string{"--release", p.Release, "--namespace", p.Namespace}
+	var steps []Step
+	if p.WaitForIngress {
+		steps = append(steps, Step{"ingress controller", []string{"todoctl", "wait", "--namespace", "kube-system",
+			"--selector", "app.kubernetes.io/name=traefik", "--timeout", "5m"}})
+	}
+	install := append([]string{"todoctl", "install", "--chart", "helm-chart", "--timeout", "10m"}, common...)
+	for _, f := range p.ValuesFiles {
+		install = append(install, "-f", f)
+	}
+	for _, s := range append(p.Values.Sets(), p.Secrets...) {
+		install = append(install, "--set", s)
+	}
+	steps = append(steps,
+		Step{"install", install},
+		Step{"rollout", append([]string{"todoctl", "wait", "--timeout", "5m"}, common...)},
+		Step{"helm test", append([]string{"todoctl", "test", "--timeout", "3m"}, common...)},
+		Step{"smoke", []string{"todoctl", "smoke", "--url", p.SmokeURL, "--host", p.Values.Host}},
+	)
+	return steps
+}
+
+// Redact hides the values of --set arguments that carry secrets, for reports.
+func Redact(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if k, _, ok := strings.Cut(a, "="); ok && regexp.MustCompile(`(?i)secret|password|apikey|api_key|token`).MatchString(k) {
+			a = k + "=***"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
+}
+
+// InClusterKubeconfig points a k3s kubeconfig at the k3s service's host name,
+// as bound into the deploy tool's container.
+func InClusterKubeconfig(kubeconfig, host string) (string, error) {
+	re := regexp.MustCompile(`(?m)^(\s*server:\s*)https://[^\s]+$`)
+	if !re.MatchString(kubeconfig) {
+		return "", fmt.Errorf("kubeconfig has no https server line")
+	}
+	return re.ReplaceAllString(kubeconfig, "${1}https://"+host+":6443"), nil
+}
+
+// ShellLine joins args for sh -c. Each is double-quoted with \, " and `
+// escaped, so only $NAME references expand: how secrets held in the
+// container's environment reach a command without appearing in its arguments.
+func ShellLine(args []string) string {
+	quoted := make([]string, len(args))
+	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "`", "\\`")
+	for i, a := range args {
+		quoted[i] = `"` + esc.Replace(a) + `"`
+	}
+	return strings.Join(quoted, " ")
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+)
+
+// Test runs the Go tests (backend, chart, deploy tool) against a PostgreSQL
+// service and the frontend's unit tests, concurrently, and reports each.
+func (m *Todo) Test(ctx context.Context) (string, error) {
+	return runAll(ctx, []step{{"go", m.goTest}, {"frontend", m.frontendTest}})
+}
+
+func (m *Todo) goTest(ctx context.Context) (string, error) {
+	db := dag.Container().From(m.PostgresImage).
+		WithEnvVariable("POSTGRES_PASSWORD", "test").
+		WithExposedPort(5432).
+		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
+	// The smoke test runs the standalone frontend, which this container lacks:
+	// deploy runs the same smoke check against the deployed app instead.
+	return m.goBase().
+		WithServiceBinding("db", db).
+		WithEnvVariable("TEST_DATABASE_URL", "postgres://postgres:test@db:5432/postgres?sslmode=disable").
+		WithExec([]string{"sh", "-c", "go test -count=1 $(go list ./backend/... ./internal/... ./cmd/... | grep -v /internal/smoke)"}).
+		Stdout(ctx)
+}
+
+func (m *Todo) frontendTest(ctx context.Context) (string, error) {
+	return m.frontendDeps().WithExec([]string{"npx", "vitest", "run"}).Stdout(ctx)
+}
+
+// Lint runs go vet, eslint and tsc, checks the chart with the deploy tool's
+// renderer, and runs actionlint on the workflows.
+func (m *Todo) Lint(ctx context.Context) (string, error) {
+	return runAll(ctx, []step{
+		{"go vet", func(ctx context.Context) (string, error) {
+			return m.goBase().WithExec([]string{"go", "vet", "./backend/...", "./internal/...", "./cmd/..."}).Stdout(ctx)
+		}},
+		{"eslint", func(ctx context.Context) (string, error) {
+			return m.frontendDeps().WithExec([]string{"npx", "eslint", "."}).Stdout(ctx)
+		}},
+		{"tsc", func(ctx context.Context) (string, error) {
+			return m.frontendDeps().WithExec([]string{"npx", "tsc", "--noEmit"}).Stdout(ctx)
+		}},
+		{"chart", func(ctx context.Context) (string, error) {
+			// helm lint (strict), schema and render checks for every values file.
+			return m.goBase().WithExec([]string{"go", "test", "-count=1", "./internal/chart/..."}).Stdout(ctx)
+		}},
+		{"actionlint", func(ctx context.Context) (string, error) {
+			return dag.Container().From(m.ActionlintImage).
+				WithDirectory("/repo", m.Source.Directory(".github")).
+				WithWorkdir("/repo").
+				WithExec([]string{"actionlint", "-color", "workflows/ci.yml"}, dagger.ContainerWithExecOpts{UseEntrypoint: false}).
+				Stdout(ctx)
+		}},
+	})
+}
