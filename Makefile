@@ -14,7 +14,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The backend image is this binary on a ~2 MB distroless base; the image budget is 25 MB.
 BACKEND_BINARY_BUDGET_MB := 23
 
-.PHONY: help test prereqs fmt-check vet go-test frontend-deps frontend-check frontend-build e2e ci-module bindings-check run build bench image-size
+.PHONY: help test prereqs fmt-check vet actionlint go-test frontend-deps frontend-check frontend-build e2e ci-module bindings-check run build bench image-size
 
 help:
 	@echo "make run         run the backend locally (embedded SQLite, offline assistant)"
@@ -24,7 +24,7 @@ help:
 	@echo "make image-size  build the backend binary exactly as its Dockerfile does and check its size"
 
 # The frontend is built before the Go tests: the smoke test runs the real standalone server.
-test: prereqs fmt-check vet frontend-check frontend-build go-test e2e ci-module bindings-check
+test: prereqs fmt-check vet actionlint frontend-check frontend-build go-test e2e ci-module bindings-check
 
 prereqs:
 	@scripts/ensure-prereqs.sh
@@ -38,6 +38,10 @@ vet:
 
 go-test:
 	$(GO) test -race -count=1 $(GO_PKGS)
+
+# Built from its own module: its YAML library version clashes with Helm's in ours.
+actionlint:
+	$(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 .github/workflows/ci.yml
 
 # npm ci only when the lockfile changed since the last install.
 frontend-deps: frontend/node_modules/.package-lock.json

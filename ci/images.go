@@ -10,7 +10,7 @@ func buildArgs(version, commit string) []dagger.BuildArg {
 
 // BackendImage builds the Go API's image from backend/Dockerfile, the same
 // recipe docker and compose use.
-func (m *Todo) BackendImage(
+func (m *TodoApp) BackendImage(
 	// Target platform, e.g. linux/arm64; the engine's own when empty.
 	// +optional
 	platform dagger.Platform,
@@ -28,7 +28,7 @@ func (m *Todo) BackendImage(
 }
 
 // FrontendImage builds the Next.js app's image from frontend/Dockerfile.
-func (m *Todo) FrontendImage(
+func (m *TodoApp) FrontendImage(
 	// Target platform, e.g. linux/arm64; the engine's own when empty.
 	// +optional
 	platform dagger.Platform,
@@ -47,7 +47,7 @@ func (m *Todo) FrontendImage(
 
 // frontendDeps is the frontend image's deps stage (node_modules installed)
 // with the frontend's sources on top: where its checks run.
-func (m *Todo) frontendDeps() *dagger.Container {
+func (m *TodoApp) frontendDeps() *dagger.Container {
 	return m.Source.Directory("frontend").
 		DockerBuild(dagger.DirectoryDockerBuildOpts{Target: "deps"}).
 		WithDirectory("/app", m.Source.Directory("frontend"), dagger.ContainerWithDirectoryOpts{

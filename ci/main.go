@@ -17,8 +17,8 @@ import (
 	"github.com/todo-app/todo-app/ci/pipeline"
 )
 
-// Todo is the todo-app pipeline.
-type Todo struct {
+// TodoApp is the todo-app pipeline.
+type TodoApp struct {
 	// +private
 	Source *dagger.Directory
 	// +private
@@ -33,6 +33,7 @@ type Todo struct {
 	ActionlintImage string
 }
 
+// New creates the pipeline for a checkout of the repository.
 func New(
 	// The repository (its root: dagger.json's directory).
 	// +defaultPath="/"
@@ -58,13 +59,13 @@ func New(
 	// +optional
 	// +default="rhysd/actionlint:1.7.7"
 	actionlintImage string,
-) *Todo {
-	return &Todo{Source: source, GoImage: goImage, PostgresImage: postgresImage, K3sImage: k3sImage,
+) *TodoApp {
+	return &TodoApp{Source: source, GoImage: goImage, PostgresImage: postgresImage, K3sImage: k3sImage,
 		TrivyImage: trivyImage, ActionlintImage: actionlintImage}
 }
 
 // goBase is the Go toolchain with the repository and warm module and build caches.
-func (m *Todo) goBase() *dagger.Container {
+func (m *TodoApp) goBase() *dagger.Container {
 	return dag.Container().From(m.GoImage).
 		WithMountedCache("/go/pkg/mod", dag.CacheVolume("todo-app-go-mod")).
 		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("todo-app-go-build")).

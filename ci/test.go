@@ -2,15 +2,17 @@ package main
 
 import (
 	"context"
+
+	"github.com/todo-app/todo-app/ci/internal/dagger"
 )
 
 // Test runs the Go tests (backend, chart, deploy tool) against a PostgreSQL
 // service and the frontend's unit tests, concurrently, and reports each.
-func (m *Todo) Test(ctx context.Context) (string, error) {
+func (m *TodoApp) Test(ctx context.Context) (string, error) {
 	return runAll(ctx, []step{{"go", m.goTest}, {"frontend", m.frontendTest}})
 }
 
-func (m *Todo) goTest(ctx context.Context) (string, error) {
+func (m *TodoApp) goTest(ctx context.Context) (string, error) {
 	db := dag.Container().From(m.PostgresImage).
 		WithEnvVariable("POSTGRES_PASSWORD", "test").
 		WithExposedPort(5432).
@@ -24,13 +26,13 @@ func (m *Todo) goTest(ctx context.Context) (string, error) {
 		Stdout(ctx)
 }
 
-func (m *Todo) frontendTest(ctx context.Context) (string, error) {
+func (m *TodoApp) frontendTest(ctx context.Context) (string, error) {
 	return m.frontendDeps().WithExec([]string{"npx", "vitest", "run"}).Stdout(ctx)
 }
 
 // Lint runs go vet, eslint and tsc, checks the chart with the deploy tool's
 // renderer, and runs actionlint on the workflows.
-func (m *Todo) Lint(ctx context.Context) (string, error) {
+func (m *TodoApp) Lint(ctx context.Context) (string, error) {
 	return runAll(ctx, []step{
 		{"go vet", func(ctx context.Context) (string, error) {
 			return m.goBase().WithExec([]string{"go", "vet", "./backend/...", "./internal/...", "./cmd/..."}).Stdout(ctx)

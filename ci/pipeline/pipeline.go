@@ -136,3 +136,20 @@ func Tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// ChartPackageName is the file `helm package` writes for a Chart.yaml.
+func ChartPackageName(chartYAML string) (string, error) {
+	var name, version string
+	for _, line := range strings.Split(chartYAML, "\n") {
+		if v, ok := strings.CutPrefix(line, "name:"); ok {
+			name = strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+		if v, ok := strings.CutPrefix(line, "version:"); ok {
+			version = strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+	}
+	if name == "" || version == "" {
+		return "", errors.New("Chart.yaml lacks a top-level name or version")
+	}
+	return name + "-" + version + ".tgz", nil
+}

@@ -90,3 +90,13 @@ func TestSummary(t *testing.T) {
 		t.Errorf("all ok: %v", err)
 	}
 }
+
+func TestChartPackageName(t *testing.T) {
+	got, err := ChartPackageName("apiVersion: v2\nname: todo-app\nversion: 1.2.3\nappVersion: \"1.0.0\"\n")
+	if err != nil || got != "todo-app-1.2.3.tgz" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if _, err := ChartPackageName("apiVersion: v2\n"); err == nil {
+		t.Fatal("no name or version accepted")
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/todo-app/todo-app/ci/internal/dagger"
+	"github.com/todo-app/todo-app/ci/pipeline"
+)
+
+// trivy is Trivy with its vulnerability database in a cache volume, refreshed
+// at most daily (the date in the environment changes the cache key once a day).
+func (m *TodoApp) trivy() *dagger.Container {
+	return dag.Container().From(m.TrivyImage).
+		WithMountedCache("/root/.cache/trivy", dag.CacheVolume("todo-app-trivy"),
+			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}).
+		WithEnvVariable("TRIVY_DAY", time.Now().UTC().Format(time.DateOnly))
+}
+
+// Scan runs Trivy on both images (as tarballs, no registry) and a
+// configuration scan of the chart and Dockerfiles. It fails when a finding
+// reaches the severity threshold and returns the readable report.
+// +cache="never"
+func (m *TodoApp) Scan(
+	ctx context.Context,
+	// Lowest severity that fails the scan: UNKNOWN, LOW, MEDIUM, HIGH or CRITICAL.
+	// +optional
+	// +default="CRITICAL"
+	severity string,
+) (string, error) {
+	sev, err := pipeline.SeveritiesFrom(severity)
+	if err != nil {
+		return "", err
+	}
+	image := func(name string, img *dagger.Container) step {
+		return step{name, func(ctx context.Context) (string, error) {
+			return expectClean(ctx, m.trivy().
+				WithMountedFile("/in/image.tar", img.AsTarball()).
+				WithExec([]string{"trivy", "image", "--input", "/in/image.tar", "--severity", sev,
+					"--ignore-unfixed", "--no-progress", "--exit-code", "1"},
+					dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}))
+		}}
+	}
+	return runAll(ctx, []step{
+		image("backend", m.BackendImage("", "scan", "scan")),
+		image("frontend", m.FrontendImage("", "scan", "scan")),
+		{"config", func(ctx context.Context) (string, error) {
+			return expectClean(ctx, m.trivy().
+				WithDirectory("/src", m.Source, dagger.ContainerWithDirectoryOpts{
+					Include: []string{"helm-chart/**", "backend/Dockerfile", "frontend/Dockerfile", "compose.yaml"}}).
+				WithExec([]string{"trivy", "config", "--severity", sev, "--exit-code", "1", "/src"},
+					dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}))
+		}},
+	})
+}
+
+// expectClean returns a scan's report, as an error when Trivy found something.
+func expectClean(ctx context.Context, scan *dagger.Container) (string, error) {
+	code, err := scan.ExitCode(ctx)
+	if err != nil {
+		return "", err
+	}
+	report, err := scan.Stdout(ctx)
+	if err != nil {
+		return "", err
+	}
+	if code != 0 {
+		return report, fmt.Errorf("findings at or above the threshold:\n%s", report)
+	}
+	return report, nil
+}
+
+// Sbom returns CycloneDX SBOMs of both images: backend.cdx.json, frontend.cdx.json.
+func (m *TodoApp) Sbom() *dagger.Directory {
+	out := dag.Directory()
+	for name, img := range map[string]*dagger.Container{
+		"backend":  m.BackendImage("", "sbom", "sbom"),
+		"frontend": m.FrontendImage("", "sbom", "sbom"),
+	} {
+		file := name + ".cdx.json"
+		out = out.WithFile(file, m.trivy().
+			WithMountedFile("/in/image.tar", img.AsTarball()).
+			WithExec([]string{"trivy", "image", "--input", "/in/image.tar", "--format", "cyclonedx", "--output", "/out/" + file}).
+			File("/out/"+file))
+	}
+	return out
+}
