@@ -1,0 +1,32 @@
+package main
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestEveryFunctionIsDispatched guards against codegen silently ignoring the
+// module: the main object must be named after the module (todo-app: TodoApp),
+// and every exported method must reach the generated dispatch.
+func TestEveryFunctionIsDispatched(t *testing.T) {
+	gen, err := os.ReadFile("dagger.gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(gen)
+	if !strings.Contains(src, `case "TodoApp":`) {
+		t.Fatal(`dagger.gen.go dispatches no "TodoApp" object: is the main type named after the module, and are bindings regenerated?`)
+	}
+	typ := reflect.TypeFor[*TodoApp]()
+	if typ.NumMethod() < 10 {
+		t.Fatalf("TodoApp has %d exported functions, expected the whole pipeline", typ.NumMethod())
+	}
+	for i := range typ.NumMethod() {
+		name := typ.Method(i).Name
+		if !strings.Contains(src, `case "`+name+`":`) {
+			t.Errorf("function %s is not in dagger.gen.go: run ../shared/dagger/bindings.sh", name)
+		}
+	}
+}
