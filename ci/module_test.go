@@ -25,6 +25,9 @@ func TestEveryFunctionIsDispatched(t *testing.T) {
 	}
 	for i := range typ.NumMethod() {
 		name := typ.Method(i).Name
+		if name == "MarshalJSON" || name == "UnmarshalJSON" {
+			continue // generated: the object's state between calls, not functions
+		}
 		if !strings.Contains(src, `case "`+name+`":`) {
 			t.Errorf("function %s is not in dagger.gen.go: run ../shared/dagger/bindings.sh", name)
 		}
