@@ -1,5 +1,5 @@
 // @vitest-environment node
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { proxy } from "@/lib/proxy";
@@ -71,9 +71,11 @@ describe("proxy to the backend", () => {
     expect(rest).toContain("event: done");
   });
 
-  it("answers 502 in the API's error shape when the backend is down", async () => {
+  it("answers 502 in the API's error shape when the backend is down, and logs why", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     const res = await proxy(new Request("http://app.test/api/tasks"), "http://127.0.0.1:1");
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: { code: "backend_unavailable" } });
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining("backend unreachable"), expect.anything());
   });
 });
