@@ -49,14 +49,9 @@ var scenarios = []scenario{
 	{"registry, pull secrets, TLS", nil, []string{"global.imageRegistry=ghcr.io/acme", "global.imagePullSecrets[0]=regcred", "ingress.tls.enabled=true", "secrets.existingSecret=s"}},
 }
 
-var kubeVersions = []string{"v1.25.0", "v1.29.0", "v1.33.0"}
-
-func render(t *testing.T, sc scenario, kube string) []chart.Document {
+// values merges the scenario's values files (relative to the chart) and sets.
+func (sc scenario) values(t *testing.T) map[string]any {
 	t.Helper()
-	ch, err := chart.Load(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var files []string
 	for _, f := range sc.files {
 		files = append(files, filepath.Join(chartDir, f))
@@ -65,6 +60,18 @@ func render(t *testing.T, sc scenario, kube string) []chart.Document {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return vals
+}
+
+var kubeVersions = []string{"v1.25.0", "v1.29.0", "v1.33.0"}
+
+func render(t *testing.T, sc scenario, kube string) []chart.Document {
+	t.Helper()
+	ch, err := chart.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := sc.values(t)
 	rel, err := chart.Render(t.Context(), ch, vals, chart.RenderOptions{ReleaseName: "todo", Namespace: "apps", KubeVersion: kube})
 	if err != nil {
 		t.Fatalf("%s on %s: %v", sc.name, kube, err)

@@ -1,7 +1,6 @@
 package chart_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -80,14 +79,7 @@ func TestRequiredValuesFailClearly(t *testing.T) {
 func TestLintStrict(t *testing.T) {
 	for _, sc := range scenarios[:3] { // default, dev, prod
 		t.Run(sc.name, func(t *testing.T) {
-			var files []string
-			for _, f := range sc.files {
-				files = append(files, filepath.Join(chartDir, f))
-			}
-			vals, err := chart.Values(files, sc.sets)
-			if err != nil {
-				t.Fatal(err)
-			}
+			vals := sc.values(t)
 			lint := action.NewLint()
 			lint.Strict = true
 			lint.KubeVersion = nil

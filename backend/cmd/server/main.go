@@ -75,20 +75,31 @@ func newLogger(cfg config.Config, out io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(out, opts))
 }
 
+// openMigrated opens the configured database and applies pending migrations.
+// The caller closes the store.
+func openMigrated(ctx context.Context, cfg config.Config) (*store.DB, []int, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, applied, nil
+}
+
 func migrate(ctx context.Context, env envconfig.Lookuper, out io.Writer) error {
 	cfg, err := config.Load(ctx, env)
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, applied, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(out, "%s: applied %d migration(s) %v\n", db.Dialect(), len(applied), applied)
 	return nil
 }
@@ -101,15 +112,11 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 	log := newLogger(cfg, out)
 	slog.SetDefault(log)
 
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, applied, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx)
-	if err != nil {
-		return err
-	}
 
 	taskSvc := tasks.NewService(db)
 	var assistant chat.Assistant = chat.Local{}
