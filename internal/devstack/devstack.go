@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -102,14 +103,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		"PORT="+strconv.Itoa(backendPort), "DATABASE_URL="+s.DatabaseURL,
 		"AUTH_JWKS_URL="+s.URL+"/api/auth/jwks", "AUTH_ISSUER="+s.URL, "AUTH_AUDIENCE="+s.URL,
 		"CHAT_PROVIDER=local", "CHAT_RATE_LIMIT=600", "CHAT_RATE_BURST=100", "LOG_FORMAT=text")
-	fe := exec.Command("node", "server.js")
-	fe.Dir = o.FrontendDir
-	fe.Env = append(os.Environ(),
-		"PORT="+strconv.Itoa(frontendPort), "HOSTNAME=127.0.0.1", "NODE_ENV=production",
-		"NEXT_TELEMETRY_DISABLED=1", "BACKEND_URL="+s.BackendURL, "DATABASE_URL="+s.DatabaseURL,
-		"BETTER_AUTH_URL="+s.URL, "BETTER_AUTH_SECRET="+rand.Text()+rand.Text(),
-		// Tests sign up many users quickly from one address.
-		"AUTH_RATE_LIMIT=off")
+	fe := FrontendCommand(o.FrontendDir, FrontendEnv(frontendPort, s.BackendURL, s.DatabaseURL, s.URL, rand.Text()+rand.Text()))
 	for _, cmd := range []*exec.Cmd{be, fe} {
 		cmd.Stdout, cmd.Stderr = o.Logs, o.Logs
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -124,6 +118,34 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 	}
 	return s, nil
+}
+
+// FrontendEnv is the environment of a standalone frontend served on
+// 127.0.0.1:port at publicURL; an empty secret leaves BETTER_AUTH_SECRET unset.
+func FrontendEnv(port int, backendURL, databaseURL, publicURL, secret string) []string {
+	env := []string{"PORT=" + strconv.Itoa(port), "HOSTNAME=127.0.0.1", "NODE_ENV=production",
+		"NEXT_TELEMETRY_DISABLED=1", "BACKEND_URL=" + backendURL, "DATABASE_URL=" + databaseURL,
+		"BETTER_AUTH_URL=" + publicURL,
+		// Tests sign up many users quickly from one address.
+		"AUTH_RATE_LIMIT=off"}
+	if secret != "" {
+		env = append(env, "BETTER_AUTH_SECRET="+secret)
+	}
+	return env
+}
+
+// FrontendCommand runs the standalone frontend in dir with env (on top of
+// this process's environment, less any BETTER_AUTH_SECRET of its own).
+func FrontendCommand(dir string, env []string) *exec.Cmd {
+	cmd := exec.Command("node", "server.js")
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "BETTER_AUTH_SECRET=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
 }
 
 // Stop ends the servers (SIGTERM, then SIGKILL after 10 s) and the database.
