@@ -312,6 +312,20 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*TodoApp).Deploy(&parent, ctx, kubeconfig, registry, registryUsername, registryPassword, ingressClass, url, host)
+		case "E2e":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var playwrightImage string
+			if inputArgs["playwrightImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["playwrightImage"]), &playwrightImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg playwrightImage", err))
+				}
+			}
+			return (*TodoApp).E2e(&parent, ctx, playwrightImage)
 		case "FrontendImage":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -438,6 +452,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*TodoApp).Test(&parent, ctx)
+		case "Up":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*TodoApp).Up(&parent), nil
 		case "":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)

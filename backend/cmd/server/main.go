@@ -75,12 +75,30 @@ func newLogger(cfg config.Config, out io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(out, opts))
 }
 
-// openMigrated opens the configured database and applies pending migrations.
-// The caller closes the store.
+// dbStartTimeout bounds how long start-up waits for the database: in
+// Kubernetes and compose it may still be starting when the server does.
+const dbStartTimeout = 60 * time.Second
+
+// openMigrated opens the configured database, retrying while it is not yet
+// reachable, and applies pending migrations. The caller closes the store.
 func openMigrated(ctx context.Context, cfg config.Config) (*store.DB, []int, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, nil, err
+	deadline := time.Now().Add(dbStartTimeout)
+	var db *store.DB
+	for {
+		var err error
+		db, err = store.Open(ctx, cfg.DatabaseURL)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, nil, err
+		}
+		slog.Warn("database not reachable yet, retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
 	}
 	applied, err := db.Migrate(ctx)
 	if err != nil {

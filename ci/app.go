@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/todo-app/todo-app/ci/internal/dagger"
+	"github.com/todo-app/todo-app/ci/pipeline"
+)
+
+// app is the whole stack as one service: both apps in the frontend image (the
+// backend's static binary added), PostgreSQL bound beside them. One container,
+// because the backend reads the frontend's JWKS and the frontend proxies to the
+// backend, and service bindings cannot form a cycle.
+func (m *TodoApp) app(publicURL string, authRateLimit bool) *dagger.Service {
+	db := dag.Container().From(m.PostgresImage).
+		WithEnvVariable("POSTGRES_USER", "todo").
+		WithEnvVariable("POSTGRES_PASSWORD", "todo").
+		WithEnvVariable("POSTGRES_DB", "todo").
+		WithLabel("todo-app.instance", publicURL). // one database per stack
+		WithExposedPort(5432).
+		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
+	limit := "on"
+	if !authRateLimit {
+		limit = "off" // tests sign up many users from one address
+	}
+	secret := rand.Text() + rand.Text()
+	return m.FrontendImage("", "dev", "local").
+		WithFile("/usr/local/bin/todo-backend", m.BackendImage("", "dev", "local").File("/server")).
+		WithServiceBinding("postgres", db).
+		WithEnvVariable("DATABASE_URL", "postgres://todo:todo@postgres:5432/todo?sslmode=disable").
+		WithEnvVariable("BACKEND_URL", "http://127.0.0.1:8000").
+		WithEnvVariable("AUTH_JWKS_URL", "http://127.0.0.1:3000/api/auth/jwks").
+		WithEnvVariable("AUTH_ISSUER", publicURL).
+		WithEnvVariable("AUTH_AUDIENCE", publicURL).
+		WithEnvVariable("BETTER_AUTH_URL", publicURL).
+		WithEnvVariable("AUTH_RATE_LIMIT", limit).
+		WithSecretVariable("BETTER_AUTH_SECRET", dag.SetSecret("todo-app-auth-"+rand.Text()[:8], secret)).
+		WithExposedPort(3000).
+		AsService(dagger.ContainerAsServiceOpts{
+			Args: []string{"sh", "-c", "PORT=8000 todo-backend serve & exec node server.js"},
+		})
+}
+
+// Up serves the whole stack (PostgreSQL, backend, frontend) for local use:
+// dagger call up --ports 3000:3000, then open http://localhost:3000.
+func (m *TodoApp) Up() *dagger.Service {
+	return m.app("http://localhost:3000", true)
+}
+
+// E2e runs the Playwright journeys, in the official Playwright image (its
+// browsers included), against the stack built from both images. Returns the
+// report and screenshots; a failing journey fails the call with its output.
+// +cache="never"
+func (m *TodoApp) E2e(
+	ctx context.Context,
+	// Playwright image; its version must match @playwright/test in frontend/package-lock.json.
+	// +optional
+	// +default="mcr.microsoft.com/playwright:v1.65.1-noble"
+	playwrightImage string,
+) (*dagger.Directory, error) {
+	run := dag.Container().From(playwrightImage).
+		WithMountedCache("/root/.npm", dag.CacheVolume("todo-app-npm")).
+		WithDirectory("/app", m.Source.Directory("frontend"), dagger.ContainerWithDirectoryOpts{
+			Exclude: []string{"node_modules", ".next"}}).
+		WithWorkdir("/app").
+		WithExec([]string{"npm", "ci", "--no-audit", "--no-fund"}).
+		WithServiceBinding("app", m.app("http://app:3000", false)).
+		WithEnvVariable("E2E_BASE_URL", "http://app:3000").
+		WithExec([]string{"npx", "playwright", "test"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	code, err := run.ExitCode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	report := dag.Directory().
+		WithDirectory("test-results", run.Directory("/app/test-results")).
+		WithDirectory("playwright-report", run.Directory("/app/playwright-report"))
+	if code != 0 {
+		out, _ := run.Stdout(ctx)
+		return nil, fmt.Errorf("playwright exited %d:\n%s", code, pipeline.Tail(out, 60))
+	}
+	return report, nil
+}
