@@ -35,14 +35,15 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each load phase")
 	concurrency := flag.Int("concurrency", 32, "parallel connections")
 	maxRequests := flag.Int64("max-requests", 500_000, "upper bound on requests per phase")
+	useWrk := flag.Bool("wrk", false, "also measure the list route with wrk (apt-get install wrk), a lighter load generator")
 	flag.Parse()
-	if err := run(context.Background(), *server, *duration, *concurrency, *maxRequests); err != nil {
+	if err := run(context.Background(), *server, *duration, *concurrency, *maxRequests, *useWrk); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, server string, duration time.Duration, concurrency int, maxRequests int64) error {
+func run(ctx context.Context, server string, duration time.Duration, concurrency int, maxRequests int64, useWrk bool) error {
 	if server == "" {
 		dir, err := os.MkdirTemp("", "todo-bench-")
 		if err != nil {
@@ -158,10 +159,41 @@ func run(ctx context.Context, server string, duration time.Duration, concurrency
 		fmt.Printf("%-28s %8.0f req/s  p50 %-9s p99 %-9s requests %d  failed %d\n", p.name, p.r.PerSecond(),
 			p.r.Percentile(50).Round(10*time.Microsecond), p.r.Percentile(99).Round(10*time.Microsecond), p.r.Requests, p.r.Failures)
 	}
+	if useWrk {
+		// wrk's C client leaves more of the two cores to the server and PostgreSQL.
+		out, err := exec.CommandContext(ctx, "wrk", "-t2", fmt.Sprintf("-c%d", concurrency), fmt.Sprintf("-d%s", duration),
+			"--latency", "-H", "Authorization: Bearer "+tok, base+"/api/tasks").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("wrk: %w\n%s", err, out)
+		}
+		fmt.Printf("%-28s %s\n", "GET /api/tasks with wrk", wrkSummary(string(out)))
+	}
 	if list.Failures+create.Failures > 0 {
 		return errors.New("some requests failed")
 	}
 	return nil
+}
+
+// wrkSummary picks req/s, p50, p99 and errors out of wrk's report.
+func wrkSummary(report string) string {
+	var rps, p50, p99, errs string
+	for _, line := range strings.Split(report, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "Requests/sec:":
+			rps = f[1]
+		case len(f) == 2 && f[0] == "50%":
+			p50 = f[1]
+		case len(f) == 2 && f[0] == "99%":
+			p99 = f[1]
+		case strings.Contains(line, "Non-2xx") || strings.Contains(line, "Socket errors"):
+			errs += strings.TrimSpace(line) + " "
+		}
+	}
+	if errs == "" {
+		errs = "failed 0"
+	}
+	return fmt.Sprintf("%8s req/s  p50 %-9s p99 %-9s %s", rps, p50, p99, errs)
 }
 
 func waitReady(ctx context.Context, url string, limit time.Duration) error {
