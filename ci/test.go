@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/todo-app/todo-app/ci/internal/dagger"
+	"github.com/todo-app/todo-app/ci/pipeline"
 )
 
 // Test runs the Go tests (backend, chart, deploy tool) against a PostgreSQL
@@ -17,12 +18,10 @@ func (m *TodoApp) goTest(ctx context.Context) (string, error) {
 		WithEnvVariable("POSTGRES_PASSWORD", "test").
 		WithExposedPort(5432).
 		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
-	// The smoke test runs the standalone frontend, which this container lacks:
-	// deploy runs the same smoke check against the deployed app instead.
 	return m.goBase().
 		WithServiceBinding("db", db).
 		WithEnvVariable("TEST_DATABASE_URL", "postgres://postgres:test@db:5432/postgres?sslmode=disable").
-		WithExec([]string{"sh", "-c", "go test -count=1 $(go list ./backend/... ./internal/... ./cmd/... | grep -v /internal/smoke)"}).
+		WithExec([]string{"sh", "-c", pipeline.GoTestCommand()}).
 		Stdout(ctx)
 }
 

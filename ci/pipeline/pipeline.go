@@ -153,3 +153,20 @@ func ChartPackageName(chartYAML string) (string, error) {
 	}
 	return name + "-" + version + ".tgz", nil
 }
+
+// GoTestPackages are the root module's package patterns the test step runs,
+// and NeedsFrontendBuild those of them that start the standalone frontend
+// (make test runs them; in the pipeline, deploy's smoke step covers them).
+var (
+	GoTestPackages     = []string{"./backend/...", "./internal/...", "./cmd/..."}
+	NeedsFrontendBuild = []string{"/internal/smoke", "/internal/devstack"}
+)
+
+// GoTestCommand is the shell command of the pipeline's Go test step.
+func GoTestCommand() string {
+	filter := ""
+	for _, p := range NeedsFrontendBuild {
+		filter += " | grep -v '" + p + "$'"
+	}
+	return "go test -count=1 $(go list " + strings.Join(GoTestPackages, " ") + filter + ")"
+}

@@ -100,3 +100,11 @@ func TestChartPackageName(t *testing.T) {
 		t.Fatal("no name or version accepted")
 	}
 }
+
+func TestGoTestCommand(t *testing.T) {
+	got := GoTestCommand()
+	want := "go test -count=1 $(go list ./backend/... ./internal/... ./cmd/... | grep -v '/internal/smoke$' | grep -v '/internal/devstack$')"
+	if got != want {
+		t.Fatalf("GoTestCommand =\n%s\nwant\n%s", got, want)
+	}
+}
