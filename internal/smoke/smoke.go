@@ -146,8 +146,9 @@ func (u *user) do(ctx context.Context, method, path string, body any) (*http.Res
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	// Better Auth checks the Origin of state-changing requests.
-	req.Header.Set("Origin", u.base)
+	// Better Auth checks the Origin of state-changing requests against its own
+	// URL: the Ingress host when one is addressed by IP, else the base URL.
+	req.Header.Set("Origin", u.origin())
 	if u.token != "" && strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/api/auth/") {
 		req.Header.Set("Authorization", "Bearer "+u.token)
 	}
@@ -158,6 +159,14 @@ func (u *user) do(ctx context.Context, method, path string, body any) (*http.Res
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp, b, err
+}
+
+func (u *user) origin() string {
+	if u.o.Host == "" {
+		return u.base
+	}
+	scheme, _, _ := strings.Cut(u.base, "://")
+	return scheme + "://" + u.o.Host
 }
 
 func (u *user) expect(ctx context.Context, method, path string, body any, status int, out any) error {

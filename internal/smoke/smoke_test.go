@@ -59,3 +59,19 @@ func (l testLog) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// Through an Ingress reached by address, requests carry the rule's Host, and
+// Better Auth must see that host as the Origin.
+func TestSmokeSendsTheIngressHost(t *testing.T) {
+	var hosts, origins []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hosts = append(hosts, r.Host)
+		origins = append(origins, r.Header.Get("Origin"))
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer srv.Close()
+	smoke.Run(context.Background(), srv.URL, smoke.Options{Host: "todo.local"})
+	if len(hosts) == 0 || hosts[0] != "todo.local" || origins[0] != "http://todo.local" {
+		t.Fatalf("hosts %v, origins %v; want todo.local and http://todo.local", hosts, origins)
+	}
+}
