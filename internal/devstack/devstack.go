@@ -47,14 +47,23 @@ type Stack struct {
 	DatabaseURL string
 
 	cluster *pgtemp.Cluster
-	procs   []*exec.Cmd
+	procs   map[string]*exec.Cmd        // running servers by component
+	starts  map[string]func() *exec.Cmd // how to start each again
+	logs    io.Writer
 	tmp     string
 }
+
+// Components that Restart knows.
+const (
+	Backend  = "backend"
+	Frontend = "frontend"
+	Database = "postgresql"
+)
 
 // Start builds what is missing, starts everything and waits until both
 // servers are ready. On error, whatever started is stopped again.
 func Start(ctx context.Context, o Options) (s *Stack, err error) {
-	s = &Stack{}
+	s = &Stack{procs: map[string]*exec.Cmd{}, starts: map[string]func() *exec.Cmd{}}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -98,19 +107,23 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.URL = "http://127.0.0.1:" + strconv.Itoa(frontendPort)
 	s.BackendURL = "http://127.0.0.1:" + strconv.Itoa(backendPort)
 
-	be := exec.Command(backend, "serve")
-	be.Env = append(os.Environ(),
-		"PORT="+strconv.Itoa(backendPort), "DATABASE_URL="+s.DatabaseURL,
-		"AUTH_JWKS_URL="+s.URL+"/api/auth/jwks", "AUTH_ISSUER="+s.URL, "AUTH_AUDIENCE="+s.URL,
-		"CHAT_PROVIDER=local", "CHAT_RATE_LIMIT=600", "CHAT_RATE_BURST=100", "LOG_FORMAT=text")
-	fe := FrontendCommand(o.FrontendDir, FrontendEnv(frontendPort, s.BackendURL, s.DatabaseURL, s.URL, rand.Text()+rand.Text()))
-	for _, cmd := range []*exec.Cmd{be, fe} {
-		cmd.Stdout, cmd.Stderr = o.Logs, o.Logs
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("devstack: start %s: %w", cmd.Path, err)
+	s.logs = o.Logs
+	s.starts[Backend] = func() *exec.Cmd {
+		be := exec.Command(backend, "serve")
+		be.Env = append(os.Environ(),
+			"PORT="+strconv.Itoa(backendPort), "DATABASE_URL="+s.DatabaseURL,
+			"AUTH_JWKS_URL="+s.URL+"/api/auth/jwks", "AUTH_ISSUER="+s.URL, "AUTH_AUDIENCE="+s.URL,
+			"CHAT_PROVIDER=local", "CHAT_RATE_LIMIT=600", "CHAT_RATE_BURST=100", "LOG_FORMAT=text")
+		return be
+	}
+	secret := rand.Text() + rand.Text()
+	s.starts[Frontend] = func() *exec.Cmd {
+		return FrontendCommand(o.FrontendDir, FrontendEnv(frontendPort, s.BackendURL, s.DatabaseURL, s.URL, secret))
+	}
+	for _, c := range []string{Backend, Frontend} {
+		if err := s.start(c); err != nil {
+			return nil, err
 		}
-		s.procs = append(s.procs, cmd)
 	}
 	for _, url := range []string{s.BackendURL + "/ready", s.URL + "/api/health"} {
 		if err := waitOK(ctx, url, 90*time.Second); err != nil {
@@ -148,18 +161,54 @@ func FrontendCommand(dir string, env []string) *exec.Cmd {
 	return cmd
 }
 
-// Stop ends the servers (SIGTERM, then SIGKILL after 10 s) and the database.
+func (s *Stack) start(component string) error {
+	cmd := s.starts[component]()
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("devstack: start %s: %w", component, err)
+	}
+	s.procs[component] = cmd
+	return nil
+}
+
+// Restart stops one component and starts it again, keeping its data and
+// address, and waits until it is ready: what a restarted pod does.
+func (s *Stack) Restart(ctx context.Context, component string) error {
+	switch component {
+	case Database:
+		return s.cluster.Restart(ctx)
+	case Backend, Frontend:
+		stop(s.procs[component])
+		if err := s.start(component); err != nil {
+			return err
+		}
+		url := s.BackendURL + "/ready"
+		if component == Frontend {
+			url = s.URL + "/api/health"
+		}
+		return waitOK(ctx, url, 90*time.Second)
+	}
+	return fmt.Errorf("devstack: unknown component %q", component)
+}
+
+// stop ends a server: SIGTERM to its process group, SIGKILL after 10 s.
+func stop(p *exec.Cmd) {
+	syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// Stop ends the servers and the database.
 func (s *Stack) Stop() {
 	for _, p := range s.procs {
-		syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
+		stop(p)
 	}
 	if s.cluster != nil {
 		s.cluster.Stop()

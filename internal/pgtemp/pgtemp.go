@@ -33,6 +33,7 @@ type Cluster struct {
 	URL     string
 	dataDir string
 	pgCtl   string
+	opts    string // postgres options given to pg_ctl
 	cred    *syscall.Credential
 }
 
@@ -77,11 +78,9 @@ func Start(ctx context.Context) (*Cluster, error) {
 	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s "+
 		"-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
 		port, dir)
-	start := exec.CommandContext(ctx, c.pgCtl, "-D", c.dataDir, "-l", filepath.Join(dir, "log"),
-		"-o", opts, "-w", "-t", "60", "start")
-	if out, err := c.run(start); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		return nil, fmt.Errorf("pgtemp: pg_ctl start: %w\n%s\n%s", err, out, log)
+	c.opts = opts
+	if err := c.pgctl(ctx, "start"); err != nil {
+		return nil, err
 	}
 	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return c, nil
@@ -100,6 +99,25 @@ func (c *Cluster) Stop() error {
 	}
 	if err != nil {
 		return fmt.Errorf("pgtemp: stop: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// Restart stops the server and starts it again on the same port and data,
+// as a restarted database pod would.
+func (c *Cluster) Restart(ctx context.Context) error {
+	if c.dataDir == "" {
+		return errors.New("pgtemp: cannot restart a server given through TEST_DATABASE_URL")
+	}
+	return c.pgctl(ctx, "restart")
+}
+
+func (c *Cluster) pgctl(ctx context.Context, action string) error {
+	logPath := filepath.Join(filepath.Dir(c.dataDir), "log")
+	cmd := exec.CommandContext(ctx, c.pgCtl, "-D", c.dataDir, "-l", logPath, "-o", c.opts, "-w", "-t", "60", action)
+	if out, err := c.run(cmd); err != nil {
+		log, _ := os.ReadFile(logPath)
+		return fmt.Errorf("pgtemp: pg_ctl %s: %w\n%s\n%s", action, err, out, log)
 	}
 	return nil
 }

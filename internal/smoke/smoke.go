@@ -225,3 +225,31 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
+
+// Session is a signed-up user with a token, for checks beyond the smoke test
+// (the deploy-time proofs).
+type Session struct{ u *user }
+
+// SignUp creates a new user at baseURL and fetches its JWT.
+func SignUp(ctx context.Context, baseURL string, o Options) (*Session, error) {
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 15 * time.Second}
+	}
+	u := newUser(strings.TrimSuffix(baseURL, "/"), o)
+	if err := u.signUp(ctx); err != nil {
+		return nil, err
+	}
+	if err := u.fetchToken(ctx); err != nil {
+		return nil, err
+	}
+	return &Session{u}, nil
+}
+
+// Token is the session's bearer token.
+func (s *Session) Token() string { return s.u.token }
+
+// Expect sends a request and checks its status, decoding the answer into out
+// when out is not nil.
+func (s *Session) Expect(ctx context.Context, method, path string, body any, status int, out any) error {
+	return s.u.expect(ctx, method, path, body, status, out)
+}

@@ -1,0 +1,208 @@
+// Package proof runs deploy-time proofs against a running release: each does
+// something that happens in production (a pod dies, everything restarts) and
+// reports a line of figures. The deploy tool runs them (`todoctl prove`), and
+// so does the Dagger function `prove` in the ephemeral k3s.
+package proof
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/todo-app/todo-app/internal/loadgen"
+	"github.com/todo-app/todo-app/internal/smoke"
+)
+
+// Env is the release under proof and how to reach it.
+type Env struct {
+	Kube      kubernetes.Interface
+	Namespace string
+	Release   string
+	// URL reaches the app (through its Ingress); Host is the rule's host, if any.
+	URL, Host string
+	// Timeout bounds each wait for the cluster; 5 min when zero.
+	Timeout time.Duration
+	// Poll is the interval of those waits; 2 s when zero.
+	Poll time.Duration
+}
+
+func (e Env) timeout() time.Duration { return cmpOr(e.Timeout, 5*time.Minute) }
+func (e Env) poll() time.Duration    { return cmpOr(e.Poll, 2*time.Second) }
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Result is one proof's outcome.
+type Result struct {
+	Name    string
+	Figures string
+	Err     error
+}
+
+func (r Result) String() string {
+	if r.Err != nil {
+		return fmt.Sprintf("%-12s FAILED  %s: %v", r.Name, r.Figures, r.Err)
+	}
+	return fmt.Sprintf("%-12s ok      %s", r.Name, r.Figures)
+}
+
+// Proof proves one property of a running release.
+type Proof func(ctx context.Context, env Env) Result
+
+// All are the proofs by name.
+var All = map[string]Proof{
+	"pod-loss":    PodLoss,
+	"persistence": Persistence,
+}
+
+// Names lists the proofs in a stable order.
+func Names() []string {
+	names := make([]string, 0, len(All))
+	for n := range All {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Run runs the named proofs (all when none) one after another.
+func Run(ctx context.Context, env Env, names []string) ([]Result, error) {
+	if len(names) == 0 {
+		names = Names()
+	}
+	for _, n := range names {
+		if All[n] == nil {
+			return nil, fmt.Errorf("unknown proof %q (known: %s)", n, strings.Join(Names(), ", "))
+		}
+	}
+	var out []Result
+	for _, n := range names {
+		r := All[n](ctx, env)
+		r.Name = n
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (e Env) selector(component string) string {
+	s := "app.kubernetes.io/instance=" + e.Release
+	if component != "" {
+		s += ",app.kubernetes.io/component=" + component
+	}
+	return s
+}
+
+// traffic sends steady authenticated requests to the task API until stopped.
+type traffic struct {
+	stop context.CancelFunc
+	done chan loadgen.Result
+}
+
+func startTraffic(ctx context.Context, env Env, token string) *traffic {
+	ctx, cancel := context.WithCancel(ctx)
+	t := &traffic{stop: cancel, done: make(chan loadgen.Result, 1)}
+	client := &http.Client{Timeout: 5 * time.Second}
+	go func() {
+		res, _ := loadgen.Run(ctx, client, loadgen.Config{Concurrency: 4, Duration: 15 * time.Minute, MaxRequests: 2_000_000},
+			http.StatusOK, func(ctx context.Context, _ int64) (*http.Request, error) {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(env.URL, "/")+"/api/tasks", nil)
+				if err == nil {
+					req.Header.Set("Authorization", "Bearer "+token)
+					if env.Host != "" {
+						req.Host = env.Host
+					}
+				}
+				return req, err
+			})
+		t.done <- res
+	}()
+	return t
+}
+
+// finish stops the traffic and returns what it measured.
+func (t *traffic) finish() loadgen.Result {
+	t.stop()
+	return <-t.done
+}
+
+// ready reports whether a pod is running, not terminating, and Ready.
+func ready(p corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	return slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool {
+		return c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
+	})
+}
+
+// deletePods deletes pods of selector, at most limit of them (0: all), and
+// returns their names and how many were ready before.
+func deletePods(ctx context.Context, env Env, selector string, limit int) (deleted []string, wereReady int, err error) {
+	pods, err := env.Kube.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list pods %s: %w", selector, err)
+	}
+	for _, p := range pods.Items {
+		if ready(p) {
+			wereReady++
+		}
+	}
+	for _, p := range pods.Items {
+		if limit > 0 && len(deleted) == limit {
+			break
+		}
+		if err := env.Kube.CoreV1().Pods(env.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+			return deleted, wereReady, fmt.Errorf("delete pod %s: %w", p.Name, err)
+		}
+		deleted = append(deleted, p.Name)
+	}
+	if len(deleted) == 0 {
+		return nil, 0, fmt.Errorf("no pods match %s", selector)
+	}
+	return deleted, wereReady, nil
+}
+
+// waitReplaced waits until selector has want ready pods, none of them deleted.
+func waitReplaced(ctx context.Context, env Env, selector string, deleted []string, want int) error {
+	deadline := time.Now().Add(env.timeout())
+	for {
+		pods, err := env.Kube.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, p := range pods.Items {
+			if ready(p) && !slices.Contains(deleted, p.Name) {
+				n++
+			}
+		}
+		if n >= want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %d of %d pods ready after %s", selector, n, want, env.timeout())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(env.poll()):
+		}
+	}
+}
+
+// signUp makes a user for the proof, through the Ingress.
+func signUp(ctx context.Context, env Env) (*smoke.Session, error) {
+	return smoke.SignUp(ctx, env.URL, smoke.Options{Host: env.Host})
+}
