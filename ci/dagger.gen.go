@@ -375,6 +375,20 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*TodoApp).Manifests(&parent, env)
+		case "Prove":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var proofs []string
+			if inputArgs["proofs"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["proofs"]), &proofs)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg proofs", err))
+				}
+			}
+			return (*TodoApp).Prove(&parent, ctx, proofs)
 		case "Publish":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)

@@ -44,58 +44,122 @@ func (m *TodoApp) Deploy(
 	// +default="todo.local"
 	host string,
 ) (string, error) {
+	d, err := m.prepare(ctx, target{kubeconfig, registry, registryUsername, registryPassword, ingressClass, url, host}, nil)
+	if err != nil {
+		return "", err
+	}
+	defer d.stop()
+	if err := d.run(ctx, d.plan.Steps()); err != nil {
+		return "", err
+	}
+	d.finalStatus(ctx)
+	return d.report.String(), nil
+}
+
+// Prove deploys to an ephemeral k3s (two replicas of each app) as deploy
+// does, then runs the deploy-time proofs through the Ingress, each reporting
+// a line of figures: pod-loss (failed requests while pods are replaced) and
+// persistence (rows lost across restarts of every pod).
+// +cache="never"
+func (m *TodoApp) Prove(
+	ctx context.Context,
+	// Proofs to run; all when empty.
+	// +optional
+	proofs []string,
+) (string, error) {
+	d, err := m.prepare(ctx, target{ingressClass: "traefik", host: "todo.local"}, pipeline.ProofReplicas)
+	if err != nil {
+		return "", err
+	}
+	defer d.stop()
+	if err := d.run(ctx, append(d.plan.Steps(), d.plan.ProveStep(proofs))); err != nil {
+		return "", err
+	}
+	d.finalStatus(ctx)
+	return d.report.String(), nil
+}
+
+// target is where to deploy: an existing cluster when kubeconfig is set.
+type target struct {
+	kubeconfig       *dagger.Secret
+	registry         string
+	registryUsername string
+	registryPassword *dagger.Secret
+	ingressClass     string
+	url              string
+	host             string
+}
+
+// deployment is a prepared deploy: the deploy tool's container wired to the
+// cluster, the plan it follows, and the report so far.
+type deployment struct {
+	runner *dagger.Container
+	plan   pipeline.DeployPlan
+	report strings.Builder
+	stop   func()
+}
+
+func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deployment, error) {
 	tag := "ci-" + strings.ToLower(rand.Text()[:8])
-	plan := pipeline.DeployPlan{
+	d := &deployment{stop: func() {}, plan: pipeline.DeployPlan{
 		Release: "todo", Namespace: "todo",
 		ValuesFiles: []string{"helm-chart/values-dev.yaml"},
-		Values:      pipeline.DeployValues{Tag: tag, IngressClass: ingressClass, Host: host},
+		Values:      pipeline.DeployValues{Tag: tag, IngressClass: t.ingressClass, Host: t.host},
 		// Expanded from the container's secret environment, never written in arguments.
 		Secrets:  []string{"secrets.betterAuthSecret=$AUTH_SECRET", "postgresql.auth.password=$PG_PASSWORD"},
-		SmokeURL: url,
-	}
+		Extra:    extra,
+		SmokeURL: t.url,
+	}}
 	runner := m.toolbox().
 		WithSecretVariable("AUTH_SECRET", dag.SetSecret("todo-auth-"+tag, rand.Text()+rand.Text())).
 		WithSecretVariable("PG_PASSWORD", dag.SetSecret("todo-pg-"+tag, rand.Text()))
-
-	target := "an ephemeral k3s (" + m.K3sImage + ")"
-	if kubeconfig == nil {
+	where := "an ephemeral k3s (" + m.K3sImage + ")"
+	if t.kubeconfig == nil {
 		c, err := m.k3s(ctx, tag)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		defer c.svc.Stop(context.WithoutCancel(ctx))
-		plan.Values.IngressClass, plan.WaitForIngress, plan.SmokeURL = "traefik", true, "http://k3s"
+		d.stop = func() { c.svc.Stop(context.WithoutCancel(ctx)) }
+		d.plan.Values.IngressClass, d.plan.WaitForIngress, d.plan.SmokeURL = "traefik", true, "http://k3s"
 		runner = runner.WithServiceBinding("k3s", c.svc).WithMountedFile("/kube/config", c.kubeconfig)
 	} else {
-		if registry == "" || url == "" {
-			return "", fmt.Errorf("--kubeconfig needs --registry (where the cluster pulls images) and --url (where its Ingress answers)")
+		if t.registry == "" || t.url == "" {
+			return nil, fmt.Errorf("--kubeconfig needs --registry (where the cluster pulls images) and --url (where its Ingress answers)")
 		}
-		refs, err := m.pushImages(ctx, registry, registryUsername, registryPassword, []string{tag}, nil)
+		refs, err := m.pushImages(ctx, t.registry, t.registryUsername, t.registryPassword, []string{tag}, nil)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		plan.Values.Registry = registry
-		target = "the given cluster, images " + strings.Join(refs, ", ")
-		runner = runner.WithMountedSecret("/kube/config", kubeconfig,
+		d.plan.Values.Registry = t.registry
+		where = "the given cluster, images " + strings.Join(refs, ", ")
+		runner = runner.WithMountedSecret("/kube/config", t.kubeconfig,
 			dagger.ContainerWithMountedSecretOpts{Mode: 0o400})
 	}
 	// A per-run value in every exec's cache key: each step must run against this cluster.
-	runner = runner.WithEnvVariable("KUBECONFIG", "/kube/config").WithEnvVariable("DEPLOY_RUN", tag)
+	d.runner = runner.WithEnvVariable("KUBECONFIG", "/kube/config").WithEnvVariable("DEPLOY_RUN", tag)
+	fmt.Fprintf(&d.report, "deploying release %s (images tag %s) to %s\n\n", d.plan.Release, tag, where)
+	return d, nil
+}
 
-	var report strings.Builder
-	fmt.Fprintf(&report, "deploying release %s (images tag %s) to %s\n\n", plan.Release, tag, target)
-	for _, s := range plan.Steps() {
+// run executes steps in order, adding each one's output and time to the report.
+func (d *deployment) run(ctx context.Context, steps []pipeline.Step) error {
+	for _, s := range steps {
 		start := time.Now()
-		runner = runner.WithExec([]string{"sh", "-c", pipeline.ShellLine(s.Args)})
-		out, err := runner.Stdout(ctx)
-		fmt.Fprintf(&report, "== %s (%s): %s\n%s\n", s.Name, time.Since(start).Round(time.Second), pipeline.Redact(s.Args), out)
+		d.runner = d.runner.WithExec([]string{"sh", "-c", pipeline.ShellLine(s.Args)})
+		out, err := d.runner.Stdout(ctx)
+		fmt.Fprintf(&d.report, "== %s (%s): %s\n%s\n", s.Name, time.Since(start).Round(time.Second), pipeline.Redact(s.Args), out)
 		if err != nil {
-			return "", fmt.Errorf("%s%s failed: %w", report.String(), s.Name, describe(err))
+			return fmt.Errorf("%s%s failed: %w", d.report.String(), s.Name, describe(err))
 		}
 	}
-	status, err := runner.WithExec([]string{"sh", "-c", "todoctl wait --release todo --namespace todo --timeout 30s"}).Stdout(ctx)
+	return nil
+}
+
+// finalStatus appends the workloads' state to the report.
+func (d *deployment) finalStatus(ctx context.Context) {
+	status, err := d.runner.WithExec([]string{"sh", "-c", pipeline.ShellLine([]string{"todoctl", "wait",
+		"--release", d.plan.Release, "--namespace", d.plan.Namespace, "--timeout", "30s"})}).Stdout(ctx)
 	if err == nil {
-		fmt.Fprintf(&report, "== final status\n%s", status)
+		fmt.Fprintf(&d.report, "== final status\n%s", status)
 	}
-	return report.String(), nil
 }

@@ -12,6 +12,7 @@ type DeployPlan struct {
 	ValuesFiles        []string
 	Values             DeployValues
 	Secrets            []string // extra --set values (generated secrets)
+	Extra              []string // further --set values (e.g. replicas for the proofs)
 	// WaitForIngress waits for k3s's Traefik before installing (ephemeral clusters).
 	WaitForIngress bool
 	// SmokeURL is where the Ingress answers; Host is sent as the Host header.
@@ -37,7 +38,7 @@ func (p DeployPlan) Steps() []Step {
 	for _, f := range p.ValuesFiles {
 		install = append(install, "-f", f)
 	}
-	for _, s := range append(p.Values.Sets(), p.Secrets...) {
+	for _, s := range append(append(p.Values.Sets(), p.Secrets...), p.Extra...) {
 		install = append(install, "--set", s)
 	}
 	steps = append(steps,
@@ -47,6 +48,20 @@ func (p DeployPlan) Steps() []Step {
 		Step{"smoke", []string{"todoctl", "smoke", "--url", p.SmokeURL, "--host", p.Values.Host}},
 	)
 	return steps
+}
+
+// ProofReplicas are the overrides the proofs need: pod-loss keeps serving
+// only with a second replica of each app.
+var ProofReplicas = []string{"backend.replicaCount=2", "frontend.replicaCount=2"}
+
+// ProveStep runs the named deploy-time proofs (all when none) through the Ingress.
+func (p DeployPlan) ProveStep(proofs []string) Step {
+	args := []string{"todoctl", "prove", "--release", p.Release, "--namespace", p.Namespace,
+		"--url", p.SmokeURL, "--host", p.Values.Host, "--timeout", "10m"}
+	for _, name := range proofs {
+		args = append(args, "--proof", name)
+	}
+	return Step{"proofs", args}
 }
 
 // Redact hides the values of --set arguments that carry secrets, for reports.

@@ -61,3 +61,15 @@ func TestShellLine(t *testing.T) {
 		t.Fatalf("ShellLine =\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestProveStep(t *testing.T) {
+	p := DeployPlan{Release: "todo", Namespace: "todo", SmokeURL: "http://k3s", Values: DeployValues{Host: "todo.local"}, Extra: ProofReplicas}
+	got := strings.Join(p.ProveStep([]string{"pod-loss"}).Args, " ")
+	if got != "todoctl prove --release todo --namespace todo --url http://k3s --host todo.local --timeout 10m --proof pod-loss" {
+		t.Fatalf("prove step = %s", got)
+	}
+	install := strings.Join(p.Steps()[0].Args, " ")
+	if !strings.Contains(install, "--set backend.replicaCount=2") || !strings.Contains(install, "--set frontend.replicaCount=2") {
+		t.Fatalf("install lacks the proof replicas: %s", install)
+	}
+}

@@ -9,6 +9,7 @@
 //	todoctl smoke     --url http://todo.local [--host H]    end-to-end check through the Ingress
 //	todoctl rollback  [--revision N]                         back to a revision (default: previous)
 //	todoctl uninstall
+//	todoctl prove     --url U [--host H] [--proof NAME]...    deploy-time proofs (pod-loss, persistence)
 //	todoctl package   [--out DIR]                            the packaged chart (.tgz)
 //	todoctl push      --package F --ref oci://HOST/PATH      push a packaged chart; REGISTRY_USERNAME/PASSWORD
 package main
@@ -33,6 +34,7 @@ import (
 
 	"github.com/todo-app/todo-app/internal/chart"
 	"github.com/todo-app/todo-app/internal/deploy"
+	"github.com/todo-app/todo-app/internal/proof"
 	"github.com/todo-app/todo-app/internal/smoke"
 )
 
@@ -53,7 +55,7 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 type options struct {
 	chartPath, release, namespace, kubeconfig, kubeContext, kubeVersion string
-	valueFiles, sets                                                    list
+	valueFiles, sets, proofs                                            list
 	timeout                                                             time.Duration
 	url, host, selector                                                 string
 	out, pkg, ref                                                       string
@@ -75,6 +77,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.kubeVersion, "kube-version", chart.DefaultKubeVersion, "Kubernetes version to render for (render only)")
 	fs.Var(&o.valueFiles, "f", "values file (repeatable)")
 	fs.Var(&o.sets, "set", "value override key=value (repeatable)")
+	fs.Var(&o.proofs, "proof", "proof to run (repeatable; default all): "+strings.Join(proof.Names(), ", "))
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the cluster")
 	fs.StringVar(&o.url, "url", "", "base URL of the app (smoke)")
 	fs.StringVar(&o.host, "host", "", "Host header to send, for an Ingress reached by address (smoke)")
@@ -115,7 +118,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintln(out, ref)
 		return nil
-	case "install", "wait", "test", "rollback", "uninstall":
+	case "install", "wait", "test", "rollback", "uninstall", "prove":
 	default:
 		return fmt.Errorf("unknown command %q", cmd)
 	}
@@ -140,12 +143,32 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "release %s revision %d %s in %s\n", r.Name, r.Version, r.Info.Status, time.Since(start).Round(time.Second))
 		return nil
-	case "wait":
-		rc, err := flags.ToRESTConfig()
+	case "prove":
+		if o.url == "" {
+			return errors.New("prove needs --url")
+		}
+		kube, err := kubeClient(flags)
 		if err != nil {
 			return err
 		}
-		kube, err := kubernetes.NewForConfig(rc)
+		results, err := proof.Run(ctx, proof.Env{Kube: kube, Namespace: o.namespace, Release: o.release,
+			URL: o.url, Host: o.host, Timeout: o.timeout}, o.proofs)
+		if err != nil {
+			return err
+		}
+		var failed []string
+		for _, r := range results {
+			fmt.Fprintln(out, r)
+			if r.Err != nil {
+				failed = append(failed, r.Name)
+			}
+		}
+		if len(failed) > 0 {
+			return fmt.Errorf("proofs failed: %s", strings.Join(failed, ", "))
+		}
+		return nil
+	case "wait":
+		kube, err := kubeClient(flags)
 		if err != nil {
 			return err
 		}
@@ -172,6 +195,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	default: // uninstall
 		return rel.Uninstall(o.release)
 	}
+}
+
+func kubeClient(flags *genericclioptions.ConfigFlags) (kubernetes.Interface, error) {
+	rc, err := flags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	return kubernetes.NewForConfig(rc)
 }
 
 func load(o options) (*helmchart.Chart, map[string]any, error) {

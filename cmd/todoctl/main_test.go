@@ -30,7 +30,7 @@ func TestRenderFailsClearly(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{nil, {"frobnicate"}, {"smoke"}} {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"smoke"}, {"prove"}} {
 		if err := run(context.Background(), args, &bytes.Buffer{}); err == nil {
 			t.Errorf("todoctl %v succeeded", args)
 		}
