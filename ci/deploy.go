@@ -58,8 +58,9 @@ func (m *TodoApp) Deploy(
 
 // Prove deploys to an ephemeral k3s (two replicas of each app) as deploy
 // does, then runs the deploy-time proofs through the Ingress, each reporting
-// a line of figures: pod-loss (failed requests while pods are replaced) and
-// persistence (rows lost across restarts of every pod).
+// a line of figures: pod-loss (failed requests while pods are replaced),
+// persistence (rows lost across restarts of every pod) and security (running
+// users, secrets in pod specs, service account tokens).
 // +cache="never"
 func (m *TodoApp) Prove(
 	ctx context.Context,

@@ -9,7 +9,7 @@
 //	todoctl smoke     --url http://todo.local [--host H]    end-to-end check through the Ingress
 //	todoctl rollback  [--revision N]                         back to a revision (default: previous)
 //	todoctl uninstall
-//	todoctl prove     --url U [--host H] [--proof NAME]...    deploy-time proofs (pod-loss, persistence)
+//	todoctl prove     --url U [--host H] [--proof NAME]...    deploy-time proofs (pod-loss, persistence, security)
 //	todoctl package   [--out DIR]                            the packaged chart (.tgz)
 //	todoctl push      --package F --ref oci://HOST/PATH      push a packaged chart; REGISTRY_USERNAME/PASSWORD
 package main

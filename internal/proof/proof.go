@@ -65,6 +65,7 @@ type Proof func(ctx context.Context, env Env) Result
 var All = map[string]Proof{
 	"pod-loss":    PodLoss,
 	"persistence": Persistence,
+	"security":    Security,
 }
 
 // Names lists the proofs in a stable order.
