@@ -59,8 +59,10 @@ func (m *TodoApp) Deploy(
 // Prove deploys to an ephemeral k3s (two replicas of each app) as deploy
 // does, then runs the deploy-time proofs through the Ingress, each reporting
 // a line of figures: pod-loss (failed requests while pods are replaced),
-// persistence (rows lost across restarts of every pod) and security (running
-// users, secrets in pod specs, service account tokens).
+// persistence (rows lost across restarts of every pod), rolling-update
+// (failed requests during a rollout), rollback (a broken upgrade rolled back
+// while serving, then a rollback to the earlier revision) and security
+// (running users, secrets in pod specs, service account tokens).
 // +cache="never"
 func (m *TodoApp) Prove(
 	ctx context.Context,

@@ -34,13 +34,7 @@ func (p DeployPlan) Steps() []Step {
 		steps = append(steps, Step{"ingress controller", []string{"todoctl", "wait", "--namespace", "kube-system",
 			"--selector", "app.kubernetes.io/name=traefik", "--timeout", "5m"}})
 	}
-	install := append([]string{"todoctl", "install", "--chart", "helm-chart", "--timeout", "10m"}, common...)
-	for _, f := range p.ValuesFiles {
-		install = append(install, "-f", f)
-	}
-	for _, s := range append(append(p.Values.Sets(), p.Secrets...), p.Extra...) {
-		install = append(install, "--set", s)
-	}
+	install := append(append([]string{"todoctl", "install", "--chart", "helm-chart", "--timeout", "10m"}, common...), p.valueArgs()...)
 	steps = append(steps,
 		Step{"install", install},
 		Step{"rollout", append([]string{"todoctl", "wait", "--timeout", "5m"}, common...)},
@@ -54,10 +48,24 @@ func (p DeployPlan) Steps() []Step {
 // only with a second replica of each app.
 var ProofReplicas = []string{"backend.replicaCount=2", "frontend.replicaCount=2"}
 
-// ProveStep runs the named deploy-time proofs (all when none) through the Ingress.
+// valueArgs are the -f and --set arguments of the install, which the proofs'
+// upgrades repeat.
+func (p DeployPlan) valueArgs() []string {
+	var args []string
+	for _, f := range p.ValuesFiles {
+		args = append(args, "-f", f)
+	}
+	for _, s := range append(append(p.Values.Sets(), p.Secrets...), p.Extra...) {
+		args = append(args, "--set", s)
+	}
+	return args
+}
+
+// ProveStep runs the named deploy-time proofs (all when none) through the
+// Ingress, with the install's values for the proofs that upgrade.
 func (p DeployPlan) ProveStep(proofs []string) Step {
-	args := []string{"todoctl", "prove", "--release", p.Release, "--namespace", p.Namespace,
-		"--url", p.SmokeURL, "--host", p.Values.Host, "--timeout", "10m"}
+	args := append([]string{"todoctl", "prove", "--chart", "helm-chart", "--release", p.Release, "--namespace", p.Namespace,
+		"--url", p.SmokeURL, "--host", p.Values.Host, "--timeout", "10m"}, p.valueArgs()...)
 	for _, name := range proofs {
 		args = append(args, "--proof", name)
 	}

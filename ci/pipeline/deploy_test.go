@@ -65,7 +65,8 @@ func TestShellLine(t *testing.T) {
 func TestProveStep(t *testing.T) {
 	p := DeployPlan{Release: "todo", Namespace: "todo", SmokeURL: "http://k3s", Values: DeployValues{Host: "todo.local"}, Extra: ProofReplicas}
 	got := strings.Join(p.ProveStep([]string{"pod-loss"}).Args, " ")
-	if got != "todoctl prove --release todo --namespace todo --url http://k3s --host todo.local --timeout 10m --proof pod-loss" {
+	if !strings.HasPrefix(got, "todoctl prove --chart helm-chart --release todo --namespace todo --url http://k3s --host todo.local --timeout 10m ") ||
+		!strings.HasSuffix(got, "--proof pod-loss") || !strings.Contains(got, "--set backend.replicaCount=2") {
 		t.Fatalf("prove step = %s", got)
 	}
 	install := strings.Join(p.Steps()[0].Args, " ")

@@ -9,7 +9,7 @@
 //	todoctl smoke     --url http://todo.local [--host H]    end-to-end check through the Ingress
 //	todoctl rollback  [--revision N]                         back to a revision (default: previous)
 //	todoctl uninstall
-//	todoctl prove     --url U [--host H] [--proof NAME]...    deploy-time proofs (pod-loss, persistence, security)
+//	todoctl prove     --url U [--host H] [--proof NAME]...    deploy-time proofs; -f/--set as for install
 //	todoctl package   [--out DIR]                            the packaged chart (.tgz)
 //	todoctl push      --package F --ref oci://HOST/PATH      push a packaged chart; REGISTRY_USERNAME/PASSWORD
 package main
@@ -55,7 +55,7 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 type options struct {
 	chartPath, release, namespace, kubeconfig, kubeContext, kubeVersion string
-	valueFiles, sets, proofs                                            list
+	valueFiles, sets, proofs, rolloutSets                               list
 	timeout                                                             time.Duration
 	url, host, selector                                                 string
 	out, pkg, ref                                                       string
@@ -78,6 +78,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.Var(&o.valueFiles, "f", "values file (repeatable)")
 	fs.Var(&o.sets, "set", "value override key=value (repeatable)")
 	fs.Var(&o.proofs, "proof", "proof to run (repeatable; default all): "+strings.Join(proof.Names(), ", "))
+	fs.Var(&o.rolloutSets, "rollout-set", "value of the rolling-update's new release, e.g. backend.image.tag=v2 (repeatable)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the cluster")
 	fs.StringVar(&o.url, "url", "", "base URL of the app (smoke)")
 	fs.StringVar(&o.host, "host", "", "Host header to send, for an Ingress reached by address (smoke)")
@@ -151,8 +152,28 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		results, err := proof.Run(ctx, proof.Env{Kube: kube, Namespace: o.namespace, Release: o.release,
-			URL: o.url, Host: o.host, Timeout: o.timeout}, o.proofs)
+		env := proof.Env{Kube: kube, Namespace: o.namespace, Release: o.release, URL: o.url, Host: o.host,
+			Timeout: o.timeout, RolloutSets: o.rolloutSets}
+		// Upgrades re-apply the chart with the same -f and --set as the install, plus the proof's own.
+		env.Upgrade = func(ctx context.Context, extra []string, timeout time.Duration) error {
+			o := o
+			o.sets = append(append(list{}, o.sets...), extra...)
+			ch, vals, err := load(o)
+			if err != nil {
+				return err
+			}
+			_, err = deploy.NewReleaser(cfg, o.namespace, timeout).Apply(ctx, o.release, ch, vals)
+			return err
+		}
+		env.Rollback = func(_ context.Context, revision int) error { return rel.Rollback(o.release, revision) }
+		env.Revision = func() (int, error) {
+			r, err := rel.Deployed(o.release)
+			if err != nil {
+				return 0, err
+			}
+			return r.Version, nil
+		}
+		results, err := proof.Run(ctx, env, o.proofs)
 		if err != nil {
 			return err
 		}

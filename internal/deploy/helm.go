@@ -97,3 +97,12 @@ func (r *Releaser) Test(name string) (string, error) {
 func (r *Releaser) History(name string) ([]*release.Release, error) {
 	return action.NewHistory(r.cfg).Run(name)
 }
+
+// Deployed returns the release's deployed revision.
+func (r *Releaser) Deployed(name string) (*release.Release, error) {
+	rel, err := r.cfg.Releases.Deployed(name)
+	if err != nil {
+		return nil, fmt.Errorf("deployed revision of %s: %w", name, err)
+	}
+	return rel, nil
+}

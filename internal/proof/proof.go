@@ -32,6 +32,17 @@ type Env struct {
 	Timeout time.Duration
 	// Poll is the interval of those waits; 2 s when zero.
 	Poll time.Duration
+
+	// Upgrade applies the release again with extra --set values, atomically
+	// within timeout (rolling-update, rollback).
+	Upgrade func(ctx context.Context, sets []string, timeout time.Duration) error
+	// Rollback returns the release to a revision (0: the previous one).
+	Rollback func(ctx context.Context, revision int) error
+	// Revision is the deployed revision.
+	Revision func() (int, error)
+	// RolloutSets make the rolling-update's new release (e.g. a second image
+	// tag); a changed pod annotation when empty.
+	RolloutSets []string
 }
 
 func (e Env) timeout() time.Duration { return cmpOr(e.Timeout, 5*time.Minute) }
@@ -63,9 +74,11 @@ type Proof func(ctx context.Context, env Env) Result
 
 // All are the proofs by name.
 var All = map[string]Proof{
-	"pod-loss":    PodLoss,
-	"persistence": Persistence,
-	"security":    Security,
+	"pod-loss":       PodLoss,
+	"persistence":    Persistence,
+	"security":       Security,
+	"rolling-update": RollingUpdate,
+	"rollback":       Rollback,
 }
 
 // Names lists the proofs in a stable order.
@@ -201,6 +214,20 @@ func waitReplaced(ctx context.Context, env Env, selector string, deleted []strin
 		case <-time.After(env.poll()):
 		}
 	}
+}
+
+// underTraffic runs f while steady authenticated traffic flows, and returns
+// what the traffic measured. Traffic starts 2 s before f and ends 2 s after.
+func underTraffic(ctx context.Context, env Env, f func() error) (loadgen.Result, error) {
+	session, err := signUp(ctx, env)
+	if err != nil {
+		return loadgen.Result{}, fmt.Errorf("sign up: %w", err)
+	}
+	t := startTraffic(ctx, env, session.Token())
+	time.Sleep(2 * time.Second)
+	ferr := f()
+	time.Sleep(2 * time.Second)
+	return t.finish(), ferr
 }
 
 // signUp makes a user for the proof, through the Ingress.

@@ -1,0 +1,103 @@
+package proof
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/todo-app/todo-app/internal/chart"
+	"github.com/todo-app/todo-app/internal/deploy/deploytest"
+)
+
+func rolledOut(name string) *appsv1.Deployment {
+	one := int32(1)
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "todo", Labels: map[string]string{"app.kubernetes.io/instance": "todo"}},
+		Spec:       appsv1.DeploymentSpec{Replicas: &one},
+		Status:     appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1},
+	}
+}
+
+// helmEnv is an Env whose Helm hooks drive an in-memory release of the real
+// chart; upgrades with BrokenSets never become ready.
+func helmEnv(t *testing.T) (Env, *[][]string) {
+	t.Helper()
+	r, cluster := deploytest.NewReleaser(time.Minute)
+	ch, err := chart.Load("../../helm-chart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"secrets.betterAuthSecret=0123456789abcdef0123456789abcdef", "postgresql.auth.password=pw"}
+	apply := func(ctx context.Context, sets []string) error {
+		vals, err := chart.Values([]string{"../../helm-chart/values-dev.yaml"}, append(slices.Clone(base), sets...))
+		if err != nil {
+			return err
+		}
+		if slices.Contains(sets, BrokenSets[0]) {
+			cluster.FailNextWait.Store(true)
+		}
+		_, err = r.Apply(ctx, "todo", ch, vals)
+		return err
+	}
+	if err := apply(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	var upgrades [][]string
+	e := env(fake.NewClientset(rolledOut("todo-todo-app-backend"), rolledOut("todo-todo-app-frontend")))
+	e.Upgrade = func(ctx context.Context, sets []string, _ time.Duration) error {
+		upgrades = append(upgrades, sets)
+		return apply(ctx, sets)
+	}
+	e.Rollback = func(_ context.Context, revision int) error { return r.Rollback("todo", revision) }
+	e.Revision = func() (int, error) {
+		rel, err := r.Deployed("todo")
+		if err != nil {
+			return 0, err
+		}
+		return rel.Version, nil
+	}
+	return e, &upgrades
+}
+
+func TestRollingUpdate(t *testing.T) {
+	e, upgrades := helmEnv(t)
+	r := RollingUpdate(t.Context(), e)
+	t.Log(r)
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if !strings.HasPrefix(r.Figures, "failed requests 0 of ") || len(*upgrades) != 1 || !strings.HasPrefix((*upgrades)[0][0], "backend.podAnnotations.todo-app/rollout=") {
+		t.Fatalf("figures %q, upgrades %v", r.Figures, *upgrades)
+	}
+	if rev, _ := e.Revision(); rev != 2 {
+		t.Fatalf("revision after the rolling update = %d, want 2", rev)
+	}
+}
+
+func TestRollback(t *testing.T) {
+	e, _ := helmEnv(t)
+	r := Rollback(t.Context(), e)
+	t.Log(r)
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	// 1 installed, 2 broken (failed), 3 Helm's automatic rollback, 4 the proof's rollback to 1.
+	if !strings.Contains(r.Figures, "failed requests 0 of ") || !strings.Contains(r.Figures, "rollback to revision 1 (now 4)") {
+		t.Fatalf("figures = %s", r.Figures)
+	}
+}
+
+func TestRollbackNeedsHelm(t *testing.T) {
+	if r := Rollback(t.Context(), Env{}); r.Err == nil {
+		t.Fatal("ran without Helm hooks")
+	}
+	if r := RollingUpdate(t.Context(), Env{}); r.Err == nil {
+		t.Fatal("ran without Helm hooks")
+	}
+}
