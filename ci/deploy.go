@@ -56,13 +56,14 @@ func (m *TodoApp) Deploy(
 	return d.report.String(), nil
 }
 
-// Prove deploys to an ephemeral k3s (two replicas of each app) as deploy
-// does, then runs the deploy-time proofs through the Ingress, each reporting
+// Prove deploys to an ephemeral k3s (two replicas of each app, the backend's
+// HPA on with a 30 s scale-down window) as deploy does, then runs the deploy-time proofs through the Ingress, each reporting
 // a line of figures: pod-loss (failed requests while pods are replaced),
 // persistence (rows lost across restarts of every pod), rolling-update
 // (failed requests during a rollout), rollback (a broken upgrade rolled back
-// while serving, then a rollback to the earlier revision) and security
-// (running users, secrets in pod specs, service account tokens).
+// while serving, then a rollback to the earlier revision), autoscaling (time
+// to scale up under load, peak replicas, scale-down) and security (running
+// users, secrets in pod specs, service account tokens).
 // +cache="never"
 func (m *TodoApp) Prove(
 	ctx context.Context,
@@ -70,7 +71,7 @@ func (m *TodoApp) Prove(
 	// +optional
 	proofs []string,
 ) (string, error) {
-	d, err := m.prepare(ctx, target{ingressClass: "traefik", host: "todo.local"}, pipeline.ProofReplicas)
+	d, err := m.prepare(ctx, target{ingressClass: "traefik", host: "todo.local"}, pipeline.ProofSets)
 	if err != nil {
 		return "", err
 	}

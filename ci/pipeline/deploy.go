@@ -44,9 +44,15 @@ func (p DeployPlan) Steps() []Step {
 	return steps
 }
 
-// ProofReplicas are the overrides the proofs need: pod-loss keeps serving
-// only with a second replica of each app.
-var ProofReplicas = []string{"backend.replicaCount=2", "frontend.replicaCount=2"}
+// ProofSets are the overrides the proofs need: a second replica of each app
+// (pod-loss keeps serving only so), and the backend's HPA on with a 30 s
+// scale-down window instead of 300 s (autoscaling). The deploy tool's proof
+// package names the same autoscaling values: ci/ cannot import it.
+var ProofSets = []string{
+	"backend.replicaCount=2", "frontend.replicaCount=2",
+	"backend.autoscaling.enabled=true", "backend.autoscaling.minReplicas=2", "backend.autoscaling.maxReplicas=4",
+	"backend.autoscaling.targetCPUUtilizationPercentage=50", "backend.autoscaling.scaleDownStabilizationSeconds=30",
+}
 
 // valueArgs are the -f and --set arguments of the install, which the proofs'
 // upgrades repeat.

@@ -63,7 +63,7 @@ func TestShellLine(t *testing.T) {
 }
 
 func TestProveStep(t *testing.T) {
-	p := DeployPlan{Release: "todo", Namespace: "todo", SmokeURL: "http://k3s", Values: DeployValues{Host: "todo.local"}, Extra: ProofReplicas}
+	p := DeployPlan{Release: "todo", Namespace: "todo", SmokeURL: "http://k3s", Values: DeployValues{Host: "todo.local"}, Extra: ProofSets}
 	got := strings.Join(p.ProveStep([]string{"pod-loss"}).Args, " ")
 	if !strings.HasPrefix(got, "todoctl prove --chart helm-chart --release todo --namespace todo --url http://k3s --host todo.local --timeout 10m ") ||
 		!strings.HasSuffix(got, "--proof pod-loss") || !strings.Contains(got, "--set backend.replicaCount=2") {

@@ -79,6 +79,7 @@ var All = map[string]Proof{
 	"security":       Security,
 	"rolling-update": RollingUpdate,
 	"rollback":       Rollback,
+	"autoscaling":    Autoscaling,
 }
 
 // Names lists the proofs in a stable order.
