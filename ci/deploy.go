@@ -63,7 +63,8 @@ func (m *TodoApp) Deploy(
 // (failed requests during a rollout), rollback (a broken upgrade rolled back
 // while serving, then a rollback to the earlier revision), autoscaling (time
 // to scale up under load, peak replicas, scale-down) and security (running
-// users, secrets in pod specs, service account tokens).
+// users, secrets in pod specs, service account tokens, the NetworkPolicy
+// keeping outsiders from PostgreSQL, and the image scan).
 // +cache="never"
 func (m *TodoApp) Prove(
 	ctx context.Context,
@@ -80,6 +81,14 @@ func (m *TodoApp) Prove(
 		return "", err
 	}
 	d.finalStatus(ctx)
+	if pipeline.ScanWithProofs(proofs) {
+		// Part of security: the images carry no critical CVEs.
+		scan, err := m.Scan(ctx, "CRITICAL")
+		fmt.Fprintf(&d.report, "== security: image scan (CRITICAL fails)\n%s\n", scan)
+		if err != nil {
+			return "", fmt.Errorf("%simage scan: %w", d.report.String(), err)
+		}
+	}
 	return d.report.String(), nil
 }
 

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -45,11 +46,12 @@ func (p DeployPlan) Steps() []Step {
 }
 
 // ProofSets are the overrides the proofs need: a second replica of each app
-// (pod-loss keeps serving only so), and the backend's HPA on with a 30 s
-// scale-down window instead of 300 s (autoscaling). The deploy tool's proof
-// package names the same autoscaling values: ci/ cannot import it.
+// (pod-loss keeps serving only so), the NetworkPolicy (security), and the
+// backend's HPA on with a 30 s scale-down window instead of 300 s
+// (autoscaling). The deploy tool's proof package names the same autoscaling
+// values: ci/ cannot import it.
 var ProofSets = []string{
-	"backend.replicaCount=2", "frontend.replicaCount=2",
+	"backend.replicaCount=2", "frontend.replicaCount=2", "networkPolicy.enabled=true",
 	"backend.autoscaling.enabled=true", "backend.autoscaling.minReplicas=2", "backend.autoscaling.maxReplicas=4",
 	"backend.autoscaling.targetCPUUtilizationPercentage=50", "backend.autoscaling.scaleDownStabilizationSeconds=30",
 }
@@ -76,6 +78,12 @@ func (p DeployPlan) ProveStep(proofs []string) Step {
 		args = append(args, "--proof", name)
 	}
 	return Step{"proofs", args}
+}
+
+// ScanWithProofs says whether prove adds the image scan: it belongs to the
+// security proof (images carry no critical CVEs).
+func ScanWithProofs(proofs []string) bool {
+	return len(proofs) == 0 || slices.Contains(proofs, "security")
 }
 
 // Redact hides the values of --set arguments that carry secrets, for reports.

@@ -74,3 +74,15 @@ func TestProveStep(t *testing.T) {
 		t.Fatalf("install lacks the proof replicas: %s", install)
 	}
 }
+
+func TestScanWithProofs(t *testing.T) {
+	for proofs, want := range map[string]bool{"": true, "security": true, "pod-loss,security": true, "pod-loss": false} {
+		var list []string
+		if proofs != "" {
+			list = strings.Split(proofs, ",")
+		}
+		if got := ScanWithProofs(list); got != want {
+			t.Errorf("ScanWithProofs(%v) = %v", list, got)
+		}
+	}
+}

@@ -43,6 +43,8 @@ type Env struct {
 	// RolloutSets make the rolling-update's new release (e.g. a second image
 	// tag); a changed pod annotation when empty.
 	RolloutSets []string
+	// ProbeImage runs the NetworkPolicy probe pods; DefaultProbeImage when empty.
+	ProbeImage string
 }
 
 func (e Env) timeout() time.Duration { return cmpOr(e.Timeout, 5*time.Minute) }

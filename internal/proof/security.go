@@ -17,7 +17,8 @@ const minSecretLen = 6
 // user is non-root (as the kubelet reports the process's uid where the
 // cluster supports it, else from the effective security context), no value
 // of the release's Secrets appears in any pod spec, and no service account
-// token is mounted.
+// token is mounted. With a NetworkPolicy for PostgreSQL, a pod outside the
+// app must not reach it.
 func Security(ctx context.Context, env Env) Result {
 	pods, err := env.Kube.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: env.selector("")})
 	if err != nil {
@@ -64,6 +65,13 @@ func Security(ctx context.Context, env Env) Result {
 	}
 	if len(problems) > 0 {
 		return Result{Figures: figures, Err: fmt.Errorf("%s", strings.Join(problems, "; "))}
+	}
+	netpol, err := networkPolicyCheck(ctx, env)
+	if err != nil {
+		return Result{Figures: figures, Err: err}
+	}
+	if netpol != "" {
+		figures += "; " + netpol
 	}
 	return Result{Figures: figures}
 }
