@@ -94,13 +94,13 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.DatabaseURL, err = s.cluster.NewDatabase(ctx); err != nil {
 		return nil, err
 	}
-	backendPort, err := freePort()
+	backendPort, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
 	frontendPort := o.FrontendPort
 	if frontendPort == 0 {
-		if frontendPort, err = freePort(); err != nil {
+		if frontendPort, err = FreePort(); err != nil {
 			return nil, err
 		}
 	}
@@ -241,7 +241,8 @@ func waitOK(ctx context.Context, url string, limit time.Duration) error {
 	}
 }
 
-func freePort() (int, error) {
+// FreePort returns a TCP port free on the loopback interface now.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

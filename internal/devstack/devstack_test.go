@@ -18,7 +18,7 @@ import (
 const frontendDir = "../../frontend/.next/standalone"
 
 func TestProductionFrontendRefusesToStartWithoutSecret(t *testing.T) {
-	port, _ := freePort()
+	port, _ := FreePort()
 	cmd := FrontendCommand(frontendDir, FrontendEnv(port, "http://127.0.0.1:1", "", fmt.Sprintf("http://127.0.0.1:%d", port), ""))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -59,7 +59,7 @@ func TestTwoFrontendsStartTogetherOnOneDatabase(t *testing.T) {
 	var urls []string
 	var wg sync.WaitGroup
 	for range 2 {
-		port, _ := freePort()
+		port, _ := FreePort()
 		url := fmt.Sprintf("http://127.0.0.1:%d", port)
 		urls = append(urls, url)
 		cmd := FrontendCommand(frontendDir, FrontendEnv(port, "http://127.0.0.1:1", db, url, secret))

@@ -10,38 +10,23 @@ import (
 // traffic. The app must keep answering (goal: 0 failed requests) and get its
 // full replica sets back.
 func PodLoss(ctx context.Context, env Env) Result {
-	session, err := signUp(ctx, env)
-	if err != nil {
-		return Result{Figures: "could not sign up", Err: err}
-	}
-	t := startTraffic(ctx, env, session.Token())
-	time.Sleep(2 * time.Second) // steady state before the loss
-	start := time.Now()
-	var waitErr error
-	for _, component := range []string{"backend", "frontend"} {
-		sel := env.selector(component)
-		deleted, wereReady, err := deletePods(ctx, env, sel, 1)
-		if err != nil {
-			waitErr = err
-			break
+	var recovered time.Duration
+	load, err := underTraffic(ctx, env, func() error {
+		start := time.Now()
+		defer func() { recovered = time.Since(start) }()
+		for _, component := range []string{"backend", "frontend"} {
+			sel := env.selector(component)
+			deleted, wereReady, err := deletePods(ctx, env, sel, 1)
+			if err != nil {
+				return err
+			}
+			if err := waitReplaced(ctx, env, sel, deleted, wereReady); err != nil {
+				return err
+			}
 		}
-		if err := waitReplaced(ctx, env, sel, deleted, wereReady); err != nil {
-			waitErr = err
-			break
-		}
-	}
-	recovered := time.Since(start)
-	time.Sleep(2 * time.Second) // traffic after recovery counts too
-	load := t.finish()
+		return nil
+	})
 	figures := fmt.Sprintf("failed requests %d of %d, full replica sets again in %s",
 		load.Failures, load.Requests, recovered.Round(100*time.Millisecond))
-	switch {
-	case waitErr != nil:
-		return Result{Figures: figures, Err: waitErr}
-	case load.Requests == 0:
-		return Result{Figures: figures, Err: fmt.Errorf("no traffic reached the app")}
-	case load.Failures > 0:
-		return Result{Figures: figures, Err: fmt.Errorf("%d requests failed while pods were replaced", load.Failures)}
-	}
-	return Result{Figures: figures}
+	return judge(figures, load, err, "while pods were replaced")
 }

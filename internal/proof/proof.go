@@ -6,6 +6,7 @@ package proof
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -231,6 +232,20 @@ func underTraffic(ctx context.Context, env Env, f func() error) (loadgen.Result,
 	ferr := f()
 	time.Sleep(2 * time.Second)
 	return t.finish(), ferr
+}
+
+// judge turns a proof's own error and the traffic it ran under into its
+// result: any failed request fails the proof, and so does no traffic at all.
+func judge(figures string, load loadgen.Result, err error, while string) Result {
+	switch {
+	case err != nil:
+		return Result{Figures: figures, Err: err}
+	case load.Requests == 0:
+		return Result{Figures: figures, Err: errors.New("no traffic reached the app")}
+	case load.Failures > 0:
+		return Result{Figures: figures, Err: fmt.Errorf("%d requests failed %s", load.Failures, while)}
+	}
+	return Result{Figures: figures}
 }
 
 // signUp makes a user for the proof, through the Ingress.

@@ -38,15 +38,7 @@ func RollingUpdate(ctx context.Context, env Env) Result {
 		return err
 	})
 	figures := fmt.Sprintf("failed requests %d of %d during a rollout of %s", load.Failures, load.Requests, took.Round(100*time.Millisecond))
-	switch {
-	case err != nil:
-		return Result{Figures: figures, Err: err}
-	case load.Requests == 0:
-		return Result{Figures: figures, Err: errors.New("no traffic reached the app")}
-	case load.Failures > 0:
-		return Result{Figures: figures, Err: fmt.Errorf("%d requests failed during the rollout", load.Failures)}
-	}
-	return Result{Figures: figures}
+	return judge(figures, load, err, "during the rollout")
 }
 
 // BrokenSets make a release whose backend never becomes ready: an image tag
@@ -88,13 +80,5 @@ func Rollback(ctx context.Context, env Env) Result {
 	after, _ := env.Revision()
 	figures := fmt.Sprintf("broken upgrade failed and rolled back in %s, failed requests %d of %d; rollback to revision %d (now %d) in %s",
 		failedIn.Round(100*time.Millisecond), load.Failures, load.Requests, before, after, rolledBackIn.Round(100*time.Millisecond))
-	switch {
-	case err != nil:
-		return Result{Figures: figures, Err: err}
-	case load.Requests == 0:
-		return Result{Figures: figures, Err: errors.New("no traffic reached the app")}
-	case load.Failures > 0:
-		return Result{Figures: figures, Err: fmt.Errorf("%d requests failed around the broken release", load.Failures)}
-	}
-	return Result{Figures: figures}
+	return judge(figures, load, err, "around the broken release")
 }

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/todo-app/todo-app/backend/internal/auth/authtest"
+	"github.com/todo-app/todo-app/internal/devstack"
 	"github.com/todo-app/todo-app/internal/loadgen"
 	"github.com/todo-app/todo-app/internal/pgtemp"
 )
@@ -71,7 +71,7 @@ func run(ctx context.Context, server string, duration time.Duration, concurrency
 		return err
 	}
 	defer issuer.Close()
-	port, err := freePort()
+	port, err := devstack.FreePort()
 	if err != nil {
 		return err
 	}
@@ -247,13 +247,4 @@ func sampleRSS(pid int, peak *atomic.Int64) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
