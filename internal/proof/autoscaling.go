@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/todo-app/todo-app/internal/loadgen"
 )
 
 // AutoscalingSets turn the backend's HPA on for the proof, with a scale-down
@@ -29,10 +26,15 @@ func Autoscaling(ctx context.Context, env Env) Result {
 	if err != nil || len(hpas.Items) == 0 {
 		return Result{Err: fmt.Errorf("no backend HPA (install with %s): %v", strings.Join(AutoscalingSets, ","), err)}
 	}
-	name := hpas.Items[0].Name
+	hpa := hpas.Items[0]
+	name := hpa.Name
 	minReplicas := int32(1)
-	if m := hpas.Items[0].Spec.MinReplicas; m != nil {
+	if m := hpa.Spec.MinReplicas; m != nil {
 		minReplicas = *m
+	}
+	window := "the default"
+	if b := hpa.Spec.Behavior; b != nil && b.ScaleDown != nil && b.ScaleDown.StabilizationWindowSeconds != nil {
+		window = fmt.Sprintf("%d s", *b.ScaleDown.StabilizationWindowSeconds)
 	}
 	replicas := func() (int32, error) {
 		h, err := env.Kube.AutoscalingV2().HorizontalPodAutoscalers(env.Namespace).Get(ctx, name, metav1.GetOptions{})
@@ -46,24 +48,7 @@ func Autoscaling(ctx context.Context, env Env) Result {
 		return Result{Err: fmt.Errorf("sign up: %w", err)}
 	}
 
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	loadDone := make(chan loadgen.Result, 1)
-	go func() {
-		res, _ := loadgen.Run(loadCtx, &http.Client{Timeout: 10 * time.Second},
-			loadgen.Config{Concurrency: 16, Duration: env.timeout(), MaxRequests: 50_000_000}, http.StatusOK,
-			func(ctx context.Context, _ int64) (*http.Request, error) {
-				req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(env.URL, "/")+"/api/tasks", nil)
-				if err == nil {
-					req.Header.Set("Authorization", "Bearer "+session.Token())
-					if env.Host != "" {
-						req.Host = env.Host
-					}
-				}
-				return req, err
-			})
-		loadDone <- res
-	}()
-
+	t := startTraffic(ctx, env, session.Token(), 16) // enough to load the backend's CPU
 	peak, upAfter, err := watchReplicas(ctx, env, replicas, func(n int32) bool { return n > minReplicas }, minReplicas)
 	// Keep the load for 15 more polls to see the peak, then release it.
 	for i := 0; err == nil && i < 15; i++ {
@@ -72,14 +57,14 @@ func Autoscaling(ctx context.Context, env Env) Result {
 			peak = max(peak, n)
 		}
 	}
-	stopLoad()
-	load := <-loadDone
+	load := t.finish()
 	if err != nil {
 		return Result{Figures: fmt.Sprintf("no scale-up in %s under %d requests", env.timeout(), load.Requests), Err: err}
 	}
 	_, downAfter, err := watchReplicas(ctx, env, replicas, func(n int32) bool { return n <= minReplicas }, 0)
 	figures := fmt.Sprintf("scaled up from %d after %s under load (%.0f req/s), peak %d replicas; back to %d %s after the load "+
-		"(scale-down window 30 s for the proof, 300 s by default)", minReplicas, upAfter.Round(time.Second), load.PerSecond(), peak, minReplicas, downAfter.Round(time.Second))
+		"(scale-down window %s; the chart's default is 300 s)", minReplicas, upAfter.Round(time.Second), load.PerSecond(), peak,
+		minReplicas, downAfter.Round(time.Second), window)
 	if err != nil {
 		return Result{Figures: figures, Err: errors.New("did not scale back down: " + err.Error())}
 	}

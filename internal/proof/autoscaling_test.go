@@ -14,11 +14,12 @@ import (
 
 // A scripted HPA: 2 replicas, then 3 and 4 under load, then 2 again.
 func TestAutoscaling(t *testing.T) {
-	two := int32(2)
+	two, thirty := int32(2), int32(30)
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{
 		ObjectMeta: metav1.ObjectMeta{Name: "todo-todo-app-backend", Namespace: "todo", Labels: map[string]string{
 			"app.kubernetes.io/instance": "todo", "app.kubernetes.io/component": "backend"}},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: &two, MaxReplicas: 4},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: &two, MaxReplicas: 4, Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
+			ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &thirty}}},
 	}
 	kube := fake.NewClientset(hpa)
 	var gets atomic.Int32

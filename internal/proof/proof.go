@@ -128,12 +128,12 @@ type traffic struct {
 	done chan loadgen.Result
 }
 
-func startTraffic(ctx context.Context, env Env, token string) *traffic {
+func startTraffic(ctx context.Context, env Env, token string, concurrency int) *traffic {
 	ctx, cancel := context.WithCancel(ctx)
 	t := &traffic{stop: cancel, done: make(chan loadgen.Result, 1)}
 	client := &http.Client{Timeout: 5 * time.Second}
 	go func() {
-		res, _ := loadgen.Run(ctx, client, loadgen.Config{Concurrency: 4, Duration: 15 * time.Minute, MaxRequests: 2_000_000},
+		res, _ := loadgen.Run(ctx, client, loadgen.Config{Concurrency: concurrency, Duration: 15 * time.Minute, MaxRequests: 50_000_000},
 			http.StatusOK, func(ctx context.Context, _ int64) (*http.Request, error) {
 				req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(env.URL, "/")+"/api/tasks", nil)
 				if err == nil {
@@ -227,7 +227,7 @@ func underTraffic(ctx context.Context, env Env, f func() error) (loadgen.Result,
 	if err != nil {
 		return loadgen.Result{}, fmt.Errorf("sign up: %w", err)
 	}
-	t := startTraffic(ctx, env, session.Token())
+	t := startTraffic(ctx, env, session.Token(), 4) // steady, not a stress test
 	time.Sleep(2 * time.Second)
 	ferr := f()
 	time.Sleep(2 * time.Second)
