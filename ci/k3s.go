@@ -33,13 +33,18 @@ type cluster struct {
 // k3s starts a fresh cluster; run keys its volumes so runs never share state.
 func (m *TodoApp) k3s(ctx context.Context, tag string) (*cluster, error) {
 	run := rand.Text()[:12]
+	backend := m.BackendImage("", tag, "deploy")
 	images := dag.Directory()
-	for name, img := range map[string]*dagger.Container{
-		pipeline.BackendImage:  m.BackendImage("", tag, "deploy"),
-		pipeline.FrontendImage: m.FrontendImage("", tag, "deploy"),
+	for file, preload := range map[string]struct {
+		img       *dagger.Container
+		name, tag string
+	}{
+		"backend.tar":      {backend, pipeline.BackendImage, tag},
+		"backend-next.tar": {backend, pipeline.BackendImage, pipeline.NextTag(tag)}, // for the rolling-update proof
+		"frontend.tar":     {m.FrontendImage("", tag, "deploy"), pipeline.FrontendImage, tag},
 	} {
-		ref := "docker.io/library/" + pipeline.ImageRef("", name, tag)
-		images = images.WithFile(name+".tar", img.WithAnnotation("io.containerd.image.name", ref).AsTarball())
+		ref := "docker.io/library/" + pipeline.ImageRef("", preload.name, preload.tag)
+		images = images.WithFile(file, preload.img.WithAnnotation("io.containerd.image.name", ref).AsTarball())
 	}
 	config := dag.CacheVolume("todo-app-k3s-config-" + run)
 	svc := dag.Container().From(m.K3sImage).

@@ -69,11 +69,25 @@ func (p DeployPlan) valueArgs() []string {
 	return args
 }
 
+// NextTag is the second tag under which the backend image is preloaded, so
+// that the rolling-update proof upgrades to a new image tag.
+func NextTag(tag string) string { return tag + "-next" }
+
+// RolloutSets make the rolling-update proof's new release: the backend on its
+// next tag, the frontend with a changed pod template (its large image is
+// loaded once).
+func (p DeployPlan) RolloutSets() []string {
+	return []string{"backend.image.tag=" + NextTag(p.Values.Tag), "frontend.podAnnotations.todo-app/rollout=" + p.Values.Tag}
+}
+
 // ProveStep runs the named deploy-time proofs (all when none) through the
 // Ingress, with the install's values for the proofs that upgrade.
 func (p DeployPlan) ProveStep(proofs []string) Step {
 	args := append([]string{"todoctl", "prove", "--chart", "helm-chart", "--release", p.Release, "--namespace", p.Namespace,
 		"--url", p.SmokeURL, "--host", p.Values.Host, "--timeout", "10m"}, p.valueArgs()...)
+	for _, set := range p.RolloutSets() {
+		args = append(args, "--rollout-set", set)
+	}
 	for _, name := range proofs {
 		args = append(args, "--proof", name)
 	}

@@ -69,6 +69,11 @@ func TestProveStep(t *testing.T) {
 		!strings.HasSuffix(got, "--proof pod-loss") || !strings.Contains(got, "--set backend.replicaCount=2") {
 		t.Fatalf("prove step = %s", got)
 	}
+	p.Values.Tag = "ci-abc"
+	if got := strings.Join(p.ProveStep(nil).Args, " "); !strings.Contains(got, "--rollout-set backend.image.tag=ci-abc-next") ||
+		!strings.Contains(got, "--rollout-set frontend.podAnnotations.todo-app/rollout=ci-abc") {
+		t.Fatalf("prove step lacks the rollout values: %s", got)
+	}
 	install := strings.Join(p.Steps()[0].Args, " ")
 	if !strings.Contains(install, "--set backend.replicaCount=2") || !strings.Contains(install, "--set frontend.replicaCount=2") {
 		t.Fatalf("install lacks the proof replicas: %s", install)
