@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/todo-app/todo-app/backend/internal/auth"
@@ -136,7 +137,20 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 	}
 	defer db.Close()
 
-	taskSvc := tasks.NewService(db)
+	var taskRepo tasks.Repository = db
+	var collectors []prometheus.Collector
+	if cfg.TaskListCacheSize > 0 {
+		cache := tasks.NewListCache(db, cfg.TaskListCacheSize)
+		taskRepo = cache
+		collectors = append(collectors,
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "todo_task_list_cache_hits_total", Help: "Task listings answered from memory.",
+			}, func() float64 { return float64(cache.Hits()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "todo_task_list_cache_misses_total", Help: "Task listings read from the database.",
+			}, func() float64 { return float64(cache.Misses()) }))
+	}
+	taskSvc := tasks.NewService(taskRepo)
 	var assistant chat.Assistant = chat.Local{}
 	provider := cfg.EffectiveChatProvider()
 	if provider == config.ProviderOpenAI {
@@ -157,6 +171,7 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 		ChatRateBurst:     cfg.ChatRateBurst,
 		CORSOrigins:       cfg.CORSAllowedOrigins,
 		MaxBodyBytes:      cfg.MaxBodyBytes,
+		Collectors:        collectors,
 	})
 	srv := &http.Server{
 		Handler:           api,

@@ -61,7 +61,7 @@ func TestServeMigrateHealthcheckAndGracefulShutdown(t *testing.T) {
 	if err := run(t.Context(), []string{"migrate"}, envconfig.MapLookuper(env), &out, nil); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "applied 1 migration(s)") {
+	if !strings.Contains(out.String(), "applied 2 migration(s) [1 2]") {
 		t.Fatalf("migrate printed %q", out.String())
 	}
 
@@ -83,8 +83,30 @@ func TestServeMigrateHealthcheckAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("healthcheck against a running server: %v", err)
 	}
 
-	// A slow in-flight request (a large body trickling in) must complete across SIGTERM.
+	// Listings go through the cache, which reports on /metrics.
 	tok, _ := iss.Token("alice", time.Minute)
+	for range 2 {
+		req, _ := http.NewRequest("GET", base+"/api/tasks", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /api/tasks: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"todo_task_list_cache_hits_total 1\n", "todo_task_list_cache_misses_total 1\n"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
+	// A slow in-flight request (a large body trickling in) must complete across SIGTERM.
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", base+"/api/tasks", pr)
 	req.Header.Set("Authorization", "Bearer "+tok)

@@ -16,7 +16,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != 8000 || c.DatabaseURL != "" || c.JWKSURL != "http://localhost:3000/api/auth/jwks" ||
-		c.EffectiveChatProvider() != config.ProviderLocal || c.LogFormat != "json" || c.ShutdownTimeout != 15*time.Second {
+		c.EffectiveChatProvider() != config.ProviderLocal || c.LogFormat != "json" || c.ShutdownTimeout != 15*time.Second ||
+		c.TaskListCacheSize != 20000 {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -35,13 +36,14 @@ func TestValidValues(t *testing.T) {
 		"AUTH_AUDIENCE": "https://app.example.com", "BETTER_AUTH_SECRET": strings.Repeat("s", 32),
 		"CHAT_PROVIDER": "openai", "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "http://localhost:11434/v1",
 		"OPENAI_MODEL": "llama3", "CORS_ALLOWED_ORIGINS": "http://localhost:3000,https://todo.example.com",
-		"LOG_LEVEL": "debug", "LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "5s",
+		"LOG_LEVEL": "debug", "LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "5s", "TASK_LIST_CACHE_SIZE": "0",
 	}
 	c, err := config.Load(t.Context(), envconfig.MapLookuper(env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 9000 || len(c.CORSAllowedOrigins) != 2 || c.ShutdownTimeout != 5*time.Second || c.OpenAIModel != "llama3" {
+	if c.Port != 9000 || len(c.CORSAllowedOrigins) != 2 || c.ShutdownTimeout != 5*time.Second || c.OpenAIModel != "llama3" ||
+		c.TaskListCacheSize != 0 {
 		t.Fatalf("loaded %+v", c)
 	}
 }
@@ -59,6 +61,7 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 		"CHAT_RATE_LIMIT":      {"CHAT_RATE_LIMIT": "0"},
 		"CHAT_RATE_BURST":      {"CHAT_RATE_BURST": "0"},
 		"CORS_ALLOWED_ORIGINS": {"CORS_ALLOWED_ORIGINS": "example.com"},
+		"TASK_LIST_CACHE_SIZE": {"TASK_LIST_CACHE_SIZE": "-1"},
 		"LOG_LEVEL":            {"LOG_LEVEL": "loud"},
 		"LOG_FORMAT":           {"LOG_FORMAT": "xml"},
 		"SHUTDOWN_TIMEOUT":     {"SHUTDOWN_TIMEOUT": "soon"},

@@ -17,7 +17,7 @@ type metrics struct {
 	toolCalls *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(extra ...prometheus.Collector) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -33,6 +33,7 @@ func newMetrics() *metrics {
 	}
 	m.registry.MustRegister(m.requests, m.durations, m.toolCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(extra...)
 	return m
 }
 

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/todo-app/todo-app/backend/internal/auth"
 	"github.com/todo-app/todo-app/backend/internal/chat"
 	"github.com/todo-app/todo-app/backend/internal/tasks"
@@ -30,6 +32,8 @@ type Options struct {
 	ChatRateBurst     int
 	CORSOrigins       []string
 	MaxBodyBytes      int64
+	// Collectors join the server's own metrics on /metrics.
+	Collectors []prometheus.Collector
 }
 
 // Server serves the API.
@@ -50,7 +54,7 @@ type Server struct {
 func New(o Options) *Server {
 	s := &Server{
 		tasks: o.Tasks, chat: o.Chat, verifier: o.Verifier, ready: o.Ready, log: o.Logger,
-		limiter: newRateLimiter(o.ChatRatePerMinute, o.ChatRateBurst), metrics: newMetrics(),
+		limiter: newRateLimiter(o.ChatRatePerMinute, o.ChatRateBurst), metrics: newMetrics(o.Collectors...),
 		corsOrigins: o.CORSOrigins, maxBody: o.MaxBodyBytes,
 	}
 	mux := http.NewServeMux()

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -88,15 +90,17 @@ func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			total := 0
+			times := map[int]int{}
 			for i := range replicas {
 				if errs[i] != nil {
 					t.Fatalf("replica %d: %v", i, errs[i])
 				}
-				total += len(applied[i])
+				for _, v := range applied[i] {
+					times[v]++
+				}
 			}
-			if total != 1 {
-				t.Fatalf("migration 0001 applied %d times across replicas, want exactly once", total)
+			if want := map[int]int{1: 1, 2: 1}; !maps.Equal(times, want) {
+				t.Fatalf("migrations applied across replicas (version: times) = %v, want %v", times, want)
 			}
 			db := open(t, url)
 			if err := db.Ready(t.Context()); err != nil {
@@ -178,6 +182,115 @@ func TestTasksCRUD(t *testing.T) {
 			t.Fatalf("second DeleteTask: %v, want ErrNotFound", err)
 		}
 	})
+}
+
+func TestTaskListVersionChangesWithEveryWrite(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		version := func(userID string) int64 {
+			t.Helper()
+			v, err := db.TaskListVersion(ctx, userID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		if v := version("alice"); v != 0 {
+			t.Fatalf("version before any task = %d, want 0", v)
+		}
+		var a tasks.Task
+		seen := map[int64]string{0: "start"}
+		for _, step := range []struct {
+			name  string
+			write func() error
+		}{
+			{"create", func() (err error) { a, err = db.CreateTask(ctx, "alice", tasks.NewTask{Title: "buy milk"}); return err }},
+			{"complete", func() error {
+				_, err := db.UpdateTask(ctx, "alice", a.ID, tasks.Patch{Completed: ptr(true)})
+				return err
+			}},
+			{"rename", func() error {
+				_, err := db.UpdateTask(ctx, "alice", a.ID, tasks.Patch{Title: ptr("buy oat milk")})
+				return err
+			}},
+			{"delete", func() error { return db.DeleteTask(ctx, "alice", a.ID) }},
+		} {
+			bob := version("bob")
+			if err := step.write(); err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			v := version("alice")
+			if prev, ok := seen[v]; ok {
+				t.Fatalf("after %s the version is %d, as after %s", step.name, v, prev)
+			}
+			seen[v] = step.name
+			if version("bob") != bob {
+				t.Fatalf("alice's %s changed bob's version", step.name)
+			}
+			if _, err := db.ListTasks(ctx, "alice", tasks.StatusAll); err != nil || version("alice") != v {
+				t.Fatalf("a read changed the version (err %v)", err)
+			}
+		}
+		// A write that fails changes nothing.
+		if err := db.DeleteTask(ctx, "alice", a.ID); !errors.Is(err, tasks.ErrNotFound) {
+			t.Fatalf("deleting twice: %v", err)
+		}
+		if _, err := db.UpdateTask(ctx, "bob", 999999, tasks.Patch{Title: ptr("x")}); !errors.Is(err, tasks.ErrNotFound) {
+			t.Fatalf("updating a missing task: %v", err)
+		}
+		if v := version("bob"); v != 0 {
+			t.Fatalf("bob's version after failed writes = %d, want 0", v)
+		}
+	})
+}
+
+// Two replicas, each with its own cache, over one database: a listing on one
+// reflects a write through the other at once.
+func TestListCacheAcrossReplicas(t *testing.T) {
+	for name, url := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			writer, reader := open(t, url), open(t, url)
+			cache := tasks.NewListCache(reader, 1000)
+			titles := func() []string {
+				t.Helper()
+				list, err := cache.ListTasks(ctx, "alice", tasks.StatusAll)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ts []string
+				for _, task := range list {
+					ts = append(ts, task.Title)
+				}
+				return ts
+			}
+			a, _ := writer.CreateTask(ctx, "alice", tasks.NewTask{Title: "one"})
+			for _, step := range []struct {
+				write func() error
+				want  []string
+			}{
+				{func() error { return nil }, []string{"one"}},
+				{func() error { _, err := writer.CreateTask(ctx, "alice", tasks.NewTask{Title: "two"}); return err }, []string{"two", "one"}},
+				{func() error {
+					_, err := writer.UpdateTask(ctx, "alice", a.ID, tasks.Patch{Title: ptr("uno")})
+					return err
+				}, []string{"two", "uno"}},
+				{func() error { return writer.DeleteTask(ctx, "alice", a.ID) }, []string{"two"}},
+			} {
+				if err := step.write(); err != nil {
+					t.Fatal(err)
+				}
+				for range 2 { // the second listing comes from memory
+					if got := titles(); !slices.Equal(got, step.want) {
+						t.Fatalf("listing on the other replica = %q, want %q", got, step.want)
+					}
+				}
+			}
+			if cache.Hits() != 4 || cache.Misses() != 4 {
+				t.Fatalf("hits %d, misses %d; want 4 and 4", cache.Hits(), cache.Misses())
+			}
+		})
+	}
 }
 
 func TestTasksAreIsolatedPerUser(t *testing.T) {

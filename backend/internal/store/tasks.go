@@ -57,6 +57,20 @@ func (s *DB) ListTasks(ctx context.Context, userID string, status tasks.Status) 
 	return list, rows.Err()
 }
 
+// TaskListVersion returns a number that changes, in the same transaction,
+// with every change to userID's tasks (0 before the first).
+func (s *DB) TaskListVersion(ctx context.Context, userID string) (int64, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, s.q("SELECT version FROM task_list_versions WHERE user_id = ?"), userID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("task list version: %w", err)
+	}
+	return v, nil
+}
+
 // GetTask returns one of userID's tasks, or tasks.ErrNotFound.
 func (s *DB) GetTask(ctx context.Context, userID string, id int64) (tasks.Task, error) {
 	row := s.db.QueryRowContext(ctx, s.q("SELECT "+taskColumns+" FROM tasks WHERE id = ? AND user_id = ?"), id, userID)

@@ -25,6 +25,19 @@ func (t *Task) AppendJSON(b []byte) []byte {
 	return append(b, `"}`...)
 }
 
+// AppendJSONList appends ts as encoding/json would encode the slice; nil
+// encodes as [], as the API always returns a list.
+func AppendJSONList(b []byte, ts []Task) []byte {
+	b = append(b, '[')
+	for i := range ts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = ts[i].AppendJSON(b)
+	}
+	return append(b, ']')
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString quotes s with encoding/json's escaping: HTML-safe, with

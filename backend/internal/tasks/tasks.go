@@ -119,6 +119,23 @@ func (s *Service) List(ctx context.Context, userID string, status Status) ([]Tas
 	return ts, nil
 }
 
+// ListJSON returns what List returns, encoded by AppendJSONList. The bytes
+// may be shared with other callers and must not be modified.
+func (s *Service) ListJSON(ctx context.Context, userID string, status Status) ([]byte, error) {
+	if c, ok := s.repo.(*ListCache); ok {
+		b, err := c.ListTasksJSON(ctx, userID, status)
+		if err != nil {
+			return nil, fmt.Errorf("list tasks: %w", err)
+		}
+		return b, nil
+	}
+	ts, err := s.List(ctx, userID, status)
+	if err != nil {
+		return nil, err
+	}
+	return AppendJSONList(make([]byte, 0, 2+len(ts)*256), ts), nil
+}
+
 // Get returns one task or ErrNotFound.
 func (s *Service) Get(ctx context.Context, userID string, id int64) (Task, error) {
 	t, err := s.repo.GetTask(ctx, userID, id)
