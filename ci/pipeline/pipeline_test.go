@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"errors"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -103,8 +106,40 @@ func TestChartPackageName(t *testing.T) {
 
 func TestGoTestCommand(t *testing.T) {
 	got := GoTestCommand()
-	want := "go test -count=1 $(go list ./backend/... ./internal/... ./cmd/... | grep -v '/internal/smoke$' | grep -v '/internal/devstack$')"
+	want := "go test -count=1 $(go list ./backend/... ./internal/... ./cmd/... | grep -v '/internal/devstack$' | grep -v '/internal/proof$' | grep -v '/internal/smoke$')"
 	if got != want {
 		t.Fatalf("GoTestCommand =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// The packages left out of the pipeline's Go tests are exactly the devstack
+// package and those whose tests start it.
+func TestNeedsLocalStackMatchesTheRootModule(t *testing.T) {
+	const root = "../.."
+	const devstack = "github.com/todo-app/todo-app/internal/devstack"
+	found := []string{"/internal/devstack"}
+	files, err := filepath.Glob(filepath.Join(root, "*", "*", "*_test.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob(filepath.Join(root, "backend", "*", "*", "*_test.go"))
+	for _, file := range append(files, more...) {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if strings.Trim(imp.Path.Value, `"`) == devstack {
+				rel, _ := filepath.Rel(root, filepath.Dir(file))
+				found = append(found, "/"+filepath.ToSlash(rel))
+			}
+		}
+	}
+	if len(files) < 10 {
+		t.Fatalf("found only %d test files under %s: wrong root?", len(files), root)
+	}
+	slices.Sort(found)
+	if found = slices.Compact(found); !slices.Equal(found, NeedsLocalStack) {
+		t.Fatalf("packages that start the local stack = %q, NeedsLocalStack = %q", found, NeedsLocalStack)
 	}
 }
