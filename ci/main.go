@@ -33,7 +33,9 @@ type TodoApp struct {
 	ActionlintImage string
 }
 
-// New creates the pipeline for a checkout of the repository.
+// New creates the pipeline for a checkout of the repository. Every image it
+// uses is an argument: toolchains follow a minor line (golang:1.26-alpine
+// gets Go's security fixes), released tools are pinned by tag and digest.
 func New(
 	// The repository (its root: dagger.json's directory).
 	// +defaultPath="/"
@@ -53,11 +55,11 @@ func New(
 	k3sImage string,
 	// Trivy for vulnerability and configuration scans.
 	// +optional
-	// +default="aquasec/trivy:0.67.2"
+	// +default="aquasec/trivy:0.67.2@sha256:e2b22eac59c02003d8749f5b8d9bd073b62e30fefaef5b7c8371204e0a4b0c08"
 	trivyImage string,
-	// actionlint for the GitHub Actions workflows.
+	// actionlint for the GitHub Actions workflows (the version make test runs).
 	// +optional
-	// +default="rhysd/actionlint:1.7.7"
+	// +default="rhysd/actionlint:1.7.12@sha256:b1934ee5f1c509618f2508e6eb47ee0d3520686341fec936f3b79331f9315667"
 	actionlintImage string,
 ) *TodoApp {
 	return &TodoApp{Source: source, GoImage: goImage, PostgresImage: postgresImage, K3sImage: k3sImage,

@@ -33,3 +33,20 @@ func TestEveryFunctionIsDispatched(t *testing.T) {
 		}
 	}
 }
+
+// make test and the pipeline's lint run the same actionlint release.
+func TestActionlintVersionMatchesMakefile(t *testing.T) {
+	makefile, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(makefile), "cmd/actionlint@v")
+	version, _, _ := strings.Cut(after, " ")
+	main, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok || !strings.Contains(string(main), `+default="rhysd/actionlint:`+version+"@sha256:") {
+		t.Fatalf("the Makefile runs actionlint %q; main.go's default actionlintImage must be rhysd/actionlint:%s@sha256:…", version, version)
+	}
+}
