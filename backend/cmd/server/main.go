@@ -139,8 +139,8 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 
 	var taskRepo tasks.Repository = db
 	var collectors []prometheus.Collector
-	if cfg.TaskListCacheSize > 0 {
-		cache := tasks.NewListCache(db, cfg.TaskListCacheSize)
+	if cfg.TaskListCacheBytes > 0 {
+		cache := tasks.NewListCache(db, cfg.TaskListCacheBytes)
 		taskRepo = cache
 		collectors = append(collectors,
 			prometheus.NewCounterFunc(prometheus.CounterOpts{

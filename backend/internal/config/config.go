@@ -44,9 +44,9 @@ type Config struct {
 
 	CORSAllowedOrigins []string `env:"CORS_ALLOWED_ORIGINS"`
 	MaxBodyBytes       int64    `env:"MAX_BODY_BYTES, default=1048576"`
-	// TaskListCacheSize bounds the tasks kept in memory to answer listings
+	// TaskListCacheBytes bounds the memory that keeps listings to answer them
 	// without reading them again (tasks.ListCache); 0 turns that off.
-	TaskListCacheSize int `env:"TASK_LIST_CACHE_SIZE, default=20000"`
+	TaskListCacheBytes int `env:"TASK_LIST_CACHE_BYTES, default=16777216"`
 
 	LogLevel        string        `env:"LOG_LEVEL, default=info"`
 	LogFormat       string        `env:"LOG_FORMAT, default=json"`
@@ -128,8 +128,8 @@ func (c Config) validate() error {
 	if c.MaxBodyBytes < 1024 {
 		bad("MAX_BODY_BYTES", "must be at least 1024, got %d", c.MaxBodyBytes)
 	}
-	if c.TaskListCacheSize < 0 {
-		bad("TASK_LIST_CACHE_SIZE", "must be 0 (off) or a number of tasks, got %d", c.TaskListCacheSize)
+	if c.TaskListCacheBytes < 0 {
+		bad("TASK_LIST_CACHE_BYTES", "must be 0 (off) or a number of bytes, got %d", c.TaskListCacheBytes)
 	}
 	if _, err := c.SlogLevel(); err != nil {
 		bad("LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)

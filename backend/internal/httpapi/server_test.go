@@ -78,7 +78,7 @@ func newAPI(t testing.TB, dbURL string, o options) *api {
 			t.Fatal(err)
 		}
 	}
-	ts := tasks.NewService(tasks.NewListCache(db, 1000)) // as the server runs by default
+	ts := tasks.NewService(tasks.NewListCache(db, 1<<20)) // as the server runs by default
 	srv := httpapi.New(httpapi.Options{
 		Tasks: ts, Chat: chat.NewService(db, ts, chat.Local{}),
 		Verifier: auth.NewVerifier(auth.Options{JWKSURL: issuer.JWKSURL, Issuer: issuer.Name, Audience: issuer.Name}),

@@ -251,7 +251,7 @@ func TestListCacheAcrossReplicas(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			writer, reader := open(t, url), open(t, url)
-			cache := tasks.NewListCache(reader, 1000)
+			cache := tasks.NewListCache(reader, 1<<20)
 			titles := func() []string {
 				t.Helper()
 				list, err := cache.ListTasks(ctx, "alice", tasks.StatusAll)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // VersionedRepository is a Repository that also keeps, per user, a version
@@ -24,10 +25,10 @@ type VersionedRepository interface {
 type ListCache struct {
 	VersionedRepository
 
-	maxTasks int
+	maxBytes int
 
 	mu      sync.Mutex
-	held    int // weight of all entries, at most maxTasks
+	held    int // size of all entries, at most maxBytes
 	lru     *list.List
 	entries map[listKey]*list.Element
 
@@ -47,13 +48,12 @@ type listEntry struct {
 	json    []byte
 }
 
-// NewListCache caches listings of repo holding at most maxTasks tasks in all,
-// an empty listing counting as one; the least recently used listings make
-// room, and a longer listing is not kept.
-func NewListCache(repo VersionedRepository, maxTasks int) *ListCache {
+// NewListCache caches listings of repo in about maxBytes of memory; the least
+// recently used listings make room, and a larger listing is not kept.
+func NewListCache(repo VersionedRepository, maxBytes int) *ListCache {
 	return &ListCache{
 		VersionedRepository: repo,
-		maxTasks:            maxTasks,
+		maxBytes:            maxBytes,
 		lru:                 list.New(),
 		entries:             map[listKey]*list.Element{},
 	}
@@ -125,21 +125,28 @@ func (c *ListCache) put(e *listEntry) {
 	if el, ok := c.entries[e.key]; ok {
 		c.remove(el)
 	}
-	if e.weight() > c.maxTasks {
+	if e.size() > c.maxBytes {
 		return
 	}
-	for c.held+e.weight() > c.maxTasks {
+	for c.held+e.size() > c.maxBytes {
 		c.remove(c.lru.Back())
 	}
 	c.entries[e.key] = c.lru.PushFront(e)
-	c.held += e.weight()
+	c.held += e.size()
 }
 
 func (c *ListCache) remove(el *list.Element) {
 	e := c.lru.Remove(el).(*listEntry)
 	delete(c.entries, e.key)
-	c.held -= e.weight()
+	c.held -= e.size()
 }
 
-// weight bounds the number of entries as well as the tasks they hold.
-func (e *listEntry) weight() int { return len(e.tasks) + 1 }
+// size estimates the memory an entry holds: the encoding, about as much again
+// for the tasks' strings, their structs, and the entry's own bookkeeping.
+func (e *listEntry) size() int {
+	return 2*len(e.json) + len(e.tasks)*int(unsafe.Sizeof(Task{})) + entryOverhead
+}
+
+// entryOverhead is an entry's size beyond its tasks: the entry, its list
+// element, its map slot and the user id.
+const entryOverhead = 256

@@ -39,7 +39,15 @@ func (r *versionedRepo) ListTasks(_ context.Context, userID string, _ Status) ([
 	return r.lists[userID], nil
 }
 
+// sizeOf is the size of an entry for a listing write(…, n) makes.
+func sizeOf(n int) int {
+	r := newVersionedRepo()
+	r.write("who", n)
+	return (&listEntry{tasks: r.lists["who"], json: AppendJSONList(nil, r.lists["who"])}).size()
+}
+
 func TestListCache(t *testing.T) {
+	const plenty = 1 << 20
 	ctx := context.Background()
 	list := func(t *testing.T, c *ListCache, userID string, status Status) []Task {
 		t.Helper()
@@ -51,11 +59,11 @@ func TestListCache(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		maxTasks int
+		maxBytes int
 		// run lists and writes, and returns how many reads it expects to have reached the repository.
 		run func(t *testing.T, c *ListCache, r *versionedRepo) int
 	}{
-		{"an unchanged version is served from memory", 100, func(t *testing.T, c *ListCache, r *versionedRepo) int {
+		{"an unchanged version is served from memory", plenty, func(t *testing.T, c *ListCache, r *versionedRepo) int {
 			r.write("ann", 3)
 			for range 5 {
 				if got := list(t, c, "ann", StatusAll); len(got) != 3 || got[0].Title != "ann 0" {
@@ -64,7 +72,7 @@ func TestListCache(t *testing.T) {
 			}
 			return 1
 		}},
-		{"a new version is read again", 100, func(t *testing.T, c *ListCache, r *versionedRepo) int {
+		{"a new version is read again", plenty, func(t *testing.T, c *ListCache, r *versionedRepo) int {
 			r.write("ann", 3)
 			list(t, c, "ann", StatusAll)
 			r.write("ann", 4)
@@ -74,7 +82,7 @@ func TestListCache(t *testing.T) {
 			list(t, c, "ann", StatusAll)
 			return 2
 		}},
-		{"rows newer than their version are not served under the newer version", 100, func(t *testing.T, c *ListCache, r *versionedRepo) int {
+		{"rows newer than their version are not served under the newer version", plenty, func(t *testing.T, c *ListCache, r *versionedRepo) int {
 			r.write("ann", 1)
 			r.lists["ann"] = append(r.lists["ann"], Task{ID: 2}) // a write lands between the two reads …
 			list(t, c, "ann", StatusAll)
@@ -82,7 +90,7 @@ func TestListCache(t *testing.T) {
 			list(t, c, "ann", StatusAll)
 			return 2
 		}},
-		{"users and statuses have their own entries", 100, func(t *testing.T, c *ListCache, r *versionedRepo) int {
+		{"users and statuses have their own entries", plenty, func(t *testing.T, c *ListCache, r *versionedRepo) int {
 			r.write("ann", 2)
 			r.write("bob", 5)
 			for range 2 {
@@ -96,8 +104,8 @@ func TestListCache(t *testing.T) {
 			}
 			return 3
 		}},
-		{"the least recently used listing makes room", 10, func(t *testing.T, c *ListCache, r *versionedRepo) int {
-			r.write("ann", 4) // weight 5
+		{"the least recently used listing makes room", 2*sizeOf(4) + sizeOf(4)/2, func(t *testing.T, c *ListCache, r *versionedRepo) int {
+			r.write("ann", 4) // room for two of these
 			r.write("bob", 4)
 			r.write("cid", 4)
 			list(t, c, "ann", StatusAll)
@@ -108,19 +116,19 @@ func TestListCache(t *testing.T) {
 			list(t, c, "bob", StatusAll) // miss
 			return 4
 		}},
-		{"a listing over the budget is not kept", 10, func(t *testing.T, c *ListCache, r *versionedRepo) int {
+		{"a listing over the budget is not kept", sizeOf(10) - 1, func(t *testing.T, c *ListCache, r *versionedRepo) int {
 			r.write("ann", 10)
 			list(t, c, "ann", StatusAll)
 			list(t, c, "ann", StatusAll)
 			return 2
 		}},
-		{"empty listings count towards the budget", 2, func(t *testing.T, c *ListCache, r *versionedRepo) int {
+		{"empty listings count towards the budget", 2*sizeOf(0) + 1, func(t *testing.T, c *ListCache, r *versionedRepo) int {
 			for _, u := range []string{"ann", "bob", "cid", "ann"} {
 				list(t, c, u, StatusAll)
 			}
 			return 4
 		}},
-		{"callers get their own copy", 100, func(t *testing.T, c *ListCache, r *versionedRepo) int {
+		{"callers get their own copy", plenty, func(t *testing.T, c *ListCache, r *versionedRepo) int {
 			r.write("ann", 2)
 			list(t, c, "ann", StatusAll)[0].Title = "changed by a caller"
 			if got := list(t, c, "ann", StatusAll); got[0].Title != "ann 0" {
@@ -132,7 +140,7 @@ func TestListCache(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newVersionedRepo()
-			c := NewListCache(r, tt.maxTasks)
+			c := NewListCache(r, tt.maxBytes)
 			want := tt.run(t, c, r)
 			if r.reads != want {
 				t.Errorf("repository read %d listings, want %d", r.reads, want)
@@ -140,8 +148,8 @@ func TestListCache(t *testing.T) {
 			if c.Misses() != uint64(want) {
 				t.Errorf("Misses() = %d, want %d", c.Misses(), want)
 			}
-			if c.held > c.maxTasks {
-				t.Errorf("holds %d, more than its budget of %d", c.held, c.maxTasks)
+			if c.held > c.maxBytes {
+				t.Errorf("holds %d bytes, more than its budget of %d", c.held, c.maxBytes)
 			}
 		})
 	}
@@ -150,7 +158,7 @@ func TestListCache(t *testing.T) {
 func TestListCacheVersionError(t *testing.T) {
 	r := newVersionedRepo()
 	r.versionErr = errors.New("connection refused")
-	c := NewListCache(r, 100)
+	c := NewListCache(r, 1<<20)
 	if _, err := c.ListTasks(context.Background(), "ann", StatusAll); !errors.Is(err, r.versionErr) {
 		t.Fatalf("err = %v, want the version error", err)
 	}
@@ -171,7 +179,7 @@ func TestListJSON(t *testing.T) {
 	}
 	for name, svc := range map[string]*Service{
 		"uncached": NewService(r),
-		"cached":   NewService(NewListCache(r, 100)),
+		"cached":   NewService(NewListCache(r, 1<<20)),
 	} {
 		for _, call := range []string{"first", "second"} {
 			got, err := svc.ListJSON(ctx, "ann", StatusAll)
