@@ -24,6 +24,10 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"backend.port=70000", "port"},
 		{"backend.image.pullPolicy=Sometimes", "pullPolicy"},
 		{"backend.image.repository=Not A Repo", "repository"},
+		{"backend.image.repository=Acme/todo-backend", "repository"},
+		{"frontend.image.repository=ghcr.io/Acme/todo-frontend", "repository"},
+		{"frontend.image.repository=ghcr.io/acme/todo-frontend:1.0", "repository"},
+		{"frontend.image.repository=localhost:5000:1/todo", "repository"},
 		{"frontend.autoscaling.enabled=maybe", "enabled"},
 		{"frontend.autoscaling.targetCPUUtilizationPercentage=150", "targetCPUUtilizationPercentage"},
 		{"backend.resources.limits.memory=lots", "memory"},
@@ -54,6 +58,30 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 				t.Fatalf("error does not point at %s:\n%v", tt.want, err)
 			}
 		})
+	}
+}
+
+// Image repositories are Docker references without tag: with or without a
+// registry host, which may have a port.
+func TestSchemaAcceptsImageRepositories(t *testing.T) {
+	ch, err := chart.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, repo := range []string{
+		"todo-backend", "library/postgres", "ghcr.io/acme/todo-backend", "localhost:5000/todo/todo-backend",
+		"localhost/todo-backend", "registry:5000/todo-backend", "registry.example.com:443/a/b__c/d-e.f",
+	} {
+		vals, err := chart.Values(nil, []string{"secrets.existingSecret=s", "backend.image.repository=" + repo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := chart.Render(t.Context(), ch, vals, chart.RenderOptions{ReleaseName: "todo", Namespace: "apps"})
+		if err != nil {
+			t.Errorf("repository %s refused: %v", repo, err)
+		} else if !strings.Contains(out.Manifest, "image: "+repo+":") {
+			t.Errorf("repository %s not rendered as the backend's image", repo)
+		}
 	}
 }
 
