@@ -1,6 +1,10 @@
 package pipeline
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -88,6 +92,80 @@ func TestScanWithProofs(t *testing.T) {
 		}
 		if got := ScanWithProofs(list); got != want {
 			t.Errorf("ScanWithProofs(%v) = %v", list, got)
+		}
+	}
+}
+
+// Every deploy-tool command the pipeline runs, run through sh as the pipeline
+// runs it, is a command the real deploy tool knows, with flags it parses and
+// values the chart accepts (rendered with the same flags). The first real run
+// of these steps is a CI job: a typo must fail here instead.
+func TestStepsWorkWithTheDeployTool(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin, "./cmd/todoctl")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the deploy tool: %v\n%s", err, out)
+	}
+	sh := func(args []string) (string, error) {
+		cmd := exec.Command("sh", "-c", ShellLine(args))
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"AUTH_SECRET="+strings.Repeat("a", 64), "PG_PASSWORD=pg-password", "KUBECONFIG="+filepath.Join(bin, "no-such-kubeconfig"))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	secrets := []string{"secrets.betterAuthSecret=$AUTH_SECRET", "postgresql.auth.password=$PG_PASSWORD"}
+	k3s := DeployPlan{Release: "todo", Namespace: "todo", ValuesFiles: []string{"helm-chart/values-dev.yaml"},
+		Values:  DeployValues{Tag: "ci-abc", IngressClass: "traefik", Host: "todo.local"},
+		Secrets: secrets, WaitForIngress: true, SmokeURL: "http://k3s"}
+	existing := k3s
+	existing.Values.Registry, existing.Values.IngressClass, existing.WaitForIngress, existing.SmokeURL =
+		"localhost:5000/todo", "nginx", false, "http://192.168.49.2"
+	proofs := k3s
+	proofs.Extra = ProofSets
+
+	for name, p := range map[string]DeployPlan{"k3s": k3s, "existing cluster": existing, "proofs": proofs} {
+		steps := append(p.Steps(), p.ProveStep(nil))
+		// The rolling-update proof's upgrade: the install's values and the rollout's.
+		upgrade := append([]string{"todoctl", "install", "--chart", "helm-chart"}, p.valueArgs()...)
+		for _, set := range p.RolloutSets() {
+			upgrade = append(upgrade, "--set", set)
+		}
+		steps = append(steps, Step{"rolling-update upgrade", upgrade})
+		for _, s := range steps {
+			if len(s.Args) < 2 || s.Args[0] != "todoctl" {
+				t.Fatalf("%s, %s: not a deploy-tool command: %q", name, s.Name, s.Args)
+			}
+			// Without a cluster the command fails, but not as unknown.
+			if out, _ := sh(s.Args[:2]); strings.Contains(out, "unknown command") {
+				t.Errorf("%s, %s: %s", name, s.Name, out)
+			}
+			// The same flags, plus the install's values for steps that carry none.
+			render := append(slices.Clone(s.Args), p.valueArgs()...)
+			render[1] = "render"
+			out, err := sh(render)
+			if err != nil {
+				t.Errorf("%s, %s: flags or values refused: %v\n%s", name, s.Name, err, out)
+				continue
+			}
+			if strings.Contains(out, "$AUTH_SECRET") || strings.Contains(out, "$PG_PASSWORD") {
+				t.Errorf("%s, %s: a secret reference was not expanded", name, s.Name)
+			}
+		}
+		installed, _ := sh(append([]string{"todoctl", "render"}, p.valueArgs()...))
+		upgraded, _ := sh(append([]string{"todoctl", "render"}, upgrade[2:]...))
+		for what, want := range map[string]string{
+			installed: "image: " + ImageRef(p.Values.Registry, BackendImage, "ci-abc") + "\n",
+			upgraded:  "image: " + ImageRef(p.Values.Registry, BackendImage, NextTag("ci-abc")) + "\n",
+		} {
+			if !strings.Contains(what, want) {
+				t.Errorf("%s: rendered manifests lack image %s", name, want)
+			}
 		}
 	}
 }
