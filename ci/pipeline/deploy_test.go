@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -166,6 +167,26 @@ func TestStepsWorkWithTheDeployTool(t *testing.T) {
 			if !strings.Contains(what, want) {
 				t.Errorf("%s: rendered manifests lack image %s", name, want)
 			}
+		}
+	}
+}
+
+// The autoscaling proof checks the HPA these values make; the deploy tool
+// names them too (internal/proof.AutoscalingSets), which ci/ cannot import.
+func TestProofSetsCarryTheAutoscalingProofsValues(t *testing.T) {
+	src, err := os.ReadFile("../../internal/proof/autoscaling.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, _ := strings.Cut(string(src), "var AutoscalingSets = []string{")
+	block, _, _ = strings.Cut(block, "}")
+	sets := regexp.MustCompile(`"([^"]+)"`).FindAllStringSubmatch(block, -1)
+	if len(sets) < 3 {
+		t.Fatalf("found %d values in AutoscalingSets: has it moved?", len(sets))
+	}
+	for _, m := range sets {
+		if !slices.Contains(ProofSets, m[1]) {
+			t.Errorf("ProofSets lacks %s, which the autoscaling proof expects", m[1])
 		}
 	}
 }
