@@ -244,6 +244,30 @@ func TestTaskListVersionChangesWithEveryWrite(t *testing.T) {
 	})
 }
 
+// A database recreated under running replicas must not repeat the versions
+// they cached other tasks under.
+func TestTaskListVersionsDifferAcrossDatabases(t *testing.T) {
+	for _, name := range []string{"postgres", "sqlite"} {
+		t.Run(name, func(t *testing.T) {
+			var versions []int64
+			for range 2 {
+				db := open(t, backends(t)[name])
+				if _, err := db.CreateTask(t.Context(), "alice", tasks.NewTask{Title: "one"}); err != nil {
+					t.Fatal(err)
+				}
+				v, err := db.TaskListVersion(t.Context(), "alice")
+				if err != nil {
+					t.Fatal(err)
+				}
+				versions = append(versions, v)
+			}
+			if versions[0] == versions[1] {
+				t.Fatalf("the same write in two fresh databases gave the same version %d", versions[0])
+			}
+		})
+	}
+}
+
 // Two replicas, each with its own cache, over one database: a listing on one
 // reflects a write through the other at once.
 func TestListCacheAcrossReplicas(t *testing.T) {

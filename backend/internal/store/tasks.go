@@ -57,8 +57,9 @@ func (s *DB) ListTasks(ctx context.Context, userID string, status tasks.Status) 
 	return list, rows.Err()
 }
 
-// TaskListVersion returns a number that changes, in the same transaction,
-// with every change to userID's tasks (0 before the first).
+// TaskListVersion returns a random number replaced, in the same transaction,
+// with every change to userID's tasks (0 before the first): equal versions
+// mean equal tasks, even across a database recreated or restored.
 func (s *DB) TaskListVersion(ctx context.Context, userID string) (int64, error) {
 	var v int64
 	err := s.db.QueryRowContext(ctx, s.q("SELECT version FROM task_list_versions WHERE user_id = ?"), userID).Scan(&v)
