@@ -134,17 +134,27 @@ func run(ctx context.Context, server string, duration time.Duration, concurrency
 	if err != nil {
 		return err
 	}
-	// Creates go to another user so the listed user keeps exactly 100 tasks.
-	createTok, _ := issuer.Token("bench-writer", time.Hour)
-	create, err := loadgen.Run(ctx, client, cfg, http.StatusCreated, func(ctx context.Context, n int64) (*http.Request, error) {
-		req, err := authed(ctx, http.MethodPost, base+"/api/tasks", fmt.Appendf(nil, `{"title":"created %d"}`, n))
-		if err == nil {
-			req.Header.Set("Authorization", "Bearer "+createTok)
+	// Creates go to other users so the listed user keeps exactly 100 tasks:
+	// one user, whose writes all contend for the row of its list version, and
+	// as many users as connections, closer to real traffic.
+	creates := make([]loadgen.Result, 2)
+	for i, users := range []int{1, concurrency} {
+		toks := make([]string, users)
+		for u := range toks {
+			if toks[u], err = issuer.Token(fmt.Sprintf("bench-writer-%d-%d", users, u), time.Hour); err != nil {
+				return err
+			}
 		}
-		return req, err
-	})
-	if err != nil {
-		return err
+		creates[i], err = loadgen.Run(ctx, client, cfg, http.StatusCreated, func(ctx context.Context, n int64) (*http.Request, error) {
+			req, err := authed(ctx, http.MethodPost, base+"/api/tasks", fmt.Appendf(nil, `{"title":"created %d"}`, n))
+			if err == nil {
+				req.Header.Set("Authorization", "Bearer "+toks[n%int64(users)])
+			}
+			return req, err
+		})
+		if err != nil {
+			return err
+		}
 	}
 	stopSampling()
 
@@ -155,7 +165,8 @@ func run(ctx context.Context, server string, duration time.Duration, concurrency
 	for _, p := range []struct {
 		name string
 		r    loadgen.Result
-	}{{"GET /api/tasks (100 tasks)", list}, {"POST /api/tasks", create}} {
+	}{{"GET /api/tasks (100 tasks)", list}, {"POST /api/tasks (1 user)", creates[0]},
+		{fmt.Sprintf("POST /api/tasks (%d users)", concurrency), creates[1]}} {
 		fmt.Printf("%-28s %8.0f req/s  p50 %-9s p99 %-9s requests %d  failed %d\n", p.name, p.r.PerSecond(),
 			p.r.Percentile(50).Round(10*time.Microsecond), p.r.Percentile(99).Round(10*time.Microsecond), p.r.Requests, p.r.Failures)
 	}
@@ -168,7 +179,7 @@ func run(ctx context.Context, server string, duration time.Duration, concurrency
 		}
 		fmt.Printf("%-28s %s\n", "GET /api/tasks with wrk", wrkSummary(string(out)))
 	}
-	if list.Failures+create.Failures > 0 {
+	if list.Failures+creates[0].Failures+creates[1].Failures > 0 {
 		return errors.New("some requests failed")
 	}
 	return nil
