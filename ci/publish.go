@@ -47,7 +47,7 @@ func (m *TodoApp) Publish(
 		WithFile("/work/chart.tgz", chartFile).
 		WithEnvVariable("REGISTRY_USERNAME", username).
 		WithSecretVariable("REGISTRY_PASSWORD", password).
-		WithExec([]string{"todoctl", "push", "--package", "chart.tgz", "--ref", "oci://" + strings.TrimSuffix(registry, "/") + "/charts"}).
+		WithExec([]string{"todoctl", "push", "--package", "chart.tgz", "--ref", pipeline.ChartRepo(registry)}).
 		Stdout(ctx)
 	if err != nil {
 		return "", fmt.Errorf("push chart: %w", describe(err))

@@ -43,16 +43,26 @@ func Tags(version, commit string) ([]string, error) {
 	return tags, nil
 }
 
-// ImageRef joins registry (e.g. ghcr.io/acme), image name and tag.
+// ImageRef joins registry (e.g. ghcr.io/acme), image name and tag. The
+// repository is lowercased, as registries require (GitHub owners may not be).
 func ImageRef(registry, name, tag string) string {
-	ref := name
-	if r := strings.TrimSuffix(registry, "/"); r != "" {
-		ref = r + "/" + name
-	}
+	ref := repository(registry, name)
 	if tag != "" {
 		ref += ":" + tag
 	}
-	return strings.ToLower(ref)
+	return ref
+}
+
+// ChartRepo is where the chart is pushed as an OCI artifact: <registry>/charts.
+func ChartRepo(registry string) string {
+	return "oci://" + repository(registry, "charts")
+}
+
+func repository(registry, name string) string {
+	if r := strings.TrimSuffix(registry, "/"); r != "" {
+		name = r + "/" + name
+	}
+	return strings.ToLower(name)
 }
 
 // RegistryHost is the host part of a registry reference (for credentials).

@@ -38,10 +38,14 @@ func TestImageRef(t *testing.T) {
 		{"ghcr.io/Acme/", BackendImage, "1.2.3", "ghcr.io/acme/todo-backend:1.2.3"},
 		{"", FrontendImage, "ci", "todo-frontend:ci"},
 		{"localhost:5000", BackendImage, "", "localhost:5000/todo-backend"},
+		{"ghcr.io/acme", BackendImage, "1.0.0-RC.1", "ghcr.io/acme/todo-backend:1.0.0-RC.1"},
 	} {
 		if got := ImageRef(tt.registry, tt.name, tt.tag); got != tt.want {
 			t.Errorf("ImageRef(%q, %q, %q) = %q, want %q", tt.registry, tt.name, tt.tag, got, tt.want)
 		}
+	}
+	if got := ChartRepo("ghcr.io/Todo-App/"); got != "oci://ghcr.io/todo-app/charts" {
+		t.Errorf("ChartRepo = %q", got)
 	}
 	if got := RegistryHost("https://ghcr.io/acme/x"); got != "ghcr.io" {
 		t.Errorf("RegistryHost = %q", got)
