@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,28 @@ func TestActionlintVersionMatchesMakefile(t *testing.T) {
 	}
 	if !ok || !strings.Contains(string(main), `+default="rhysd/actionlint:`+version+"@sha256:") {
 		t.Fatalf("the Makefile runs actionlint %q; main.go's default actionlintImage must be rhysd/actionlint:%s@sha256:…", version, version)
+	}
+}
+
+// The pipeline names paths and stages inside files it does not own; each
+// must still be there.
+func TestFilesThePipelineAssumes(t *testing.T) {
+	for _, tt := range []struct{ file, pattern, usedBy string }{
+		{"../backend/Dockerfile", `(?m)^COPY --from=\S+ \S+ /server$`, "up and e2e copy /server out of the backend image"},
+		{"../frontend/Dockerfile", `(?m)^FROM \S+ AS deps$`, "lint and test run in the deps stage"},
+		{"../frontend/Dockerfile", `(?m)^WORKDIR /app$`, "lint and test use /app"},
+		{"../frontend/Dockerfile", `(?m)^CMD \["node", "server.js"\]$`, "up and e2e start node server.js"},
+		{"../frontend/playwright.config.ts", `outputDir: "test-results"`, "e2e returns /app/test-results"},
+		{"../frontend/playwright.config.ts", `outputFolder: "playwright-report"`, "e2e returns /app/playwright-report"},
+		{"../frontend/playwright.config.ts", `process.env.E2E_BASE_URL`, "e2e points the journeys at the stack"},
+		{"../helm-chart/values-dev.yaml", `(?m)^postgresql:\n  enabled: true$`, "deploy relies on in-cluster PostgreSQL"},
+	} {
+		b, err := os.ReadFile(tt.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(tt.pattern).Match(b) {
+			t.Errorf("%s lacks %s: %s", tt.file, tt.pattern, tt.usedBy)
+		}
 	}
 }
