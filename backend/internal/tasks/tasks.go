@@ -119,10 +119,15 @@ func (s *Service) List(ctx context.Context, userID string, status Status) ([]Tas
 	return ts, nil
 }
 
+// jsonLister is a Repository that keeps listings encoded, like ListCache.
+type jsonLister interface {
+	ListTasksJSON(ctx context.Context, userID string, status Status) ([]byte, error)
+}
+
 // ListJSON returns what List returns, encoded by AppendJSONList. The bytes
 // may be shared with other callers and must not be modified.
 func (s *Service) ListJSON(ctx context.Context, userID string, status Status) ([]byte, error) {
-	if c, ok := s.repo.(*ListCache); ok {
+	if c, ok := s.repo.(jsonLister); ok {
 		b, err := c.ListTasksJSON(ctx, userID, status)
 		if err != nil {
 			return nil, fmt.Errorf("list tasks: %w", err)
