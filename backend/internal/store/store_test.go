@@ -268,6 +268,80 @@ func TestTaskListVersionsDifferAcrossDatabases(t *testing.T) {
 	}
 }
 
+// Writers and cached readers at once: once the writes stop, the cache serves
+// exactly what the database holds, for every user and status.
+func TestListCacheUnderConcurrentWrites(t *testing.T) {
+	for name, url := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			writer, reader := open(t, url), open(t, url)
+			cache := tasks.NewListCache(reader, 1<<20)
+			users := []string{"ann", "bob"}
+			statuses := []tasks.Status{tasks.StatusAll, tasks.StatusPending, tasks.StatusCompleted}
+			var wg sync.WaitGroup
+			stop := make(chan struct{})
+			for _, u := range users {
+				wg.Go(func() {
+					for i := range 60 {
+						task, err := writer.CreateTask(ctx, u, tasks.NewTask{Title: fmt.Sprint("task ", i)})
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						switch i % 3 {
+						case 1:
+							_, err = writer.UpdateTask(ctx, u, task.ID, tasks.Patch{Completed: ptr(true)})
+						case 2:
+							err = writer.DeleteTask(ctx, u, task.ID)
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			var readers sync.WaitGroup
+			for range 4 {
+				readers.Go(func() {
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if _, err := cache.ListTasks(ctx, users[i%2], statuses[i%3]); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(stop)
+			readers.Wait()
+			for _, u := range users {
+				for _, st := range statuses {
+					want, err := reader.ListTasks(ctx, u, st)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := cache.ListTasks(ctx, u, st)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("%s, %s: cache has %d tasks, the database %d", u, st, len(got), len(want))
+					}
+				}
+			}
+			if cache.Hits() == 0 || cache.Misses() == 0 {
+				t.Errorf("hits %d, misses %d: the readers did not exercise both paths", cache.Hits(), cache.Misses())
+			}
+		})
+	}
+}
+
 // Two replicas, each with its own cache, over one database: a listing on one
 // reflects a write through the other at once.
 func TestListCacheAcrossReplicas(t *testing.T) {
