@@ -66,6 +66,7 @@ func (m *TodoApp) Deploy(
 // users, secrets in pod specs, service account tokens, the NetworkPolicy
 // keeping outsiders from PostgreSQL, and the image scan).
 // +cache="never"
+// +check
 func (m *TodoApp) Prove(
 	ctx context.Context,
 	// Proofs to run; all when empty.

@@ -22,6 +22,7 @@ func (m *TodoApp) trivy() *dagger.Container {
 // configuration scan of the chart and Dockerfiles. It fails when a finding
 // reaches the severity threshold and returns the readable report.
 // +cache="never"
+// +check
 func (m *TodoApp) Scan(
 	ctx context.Context,
 	// Lowest severity that fails the scan: UNKNOWN, LOW, MEDIUM, HIGH or CRITICAL.

@@ -9,6 +9,7 @@ import (
 
 // Test runs the Go tests (backend, chart, deploy tool) against a PostgreSQL
 // service and the frontend's unit tests, concurrently, and reports each.
+// +check
 func (m *TodoApp) Test(ctx context.Context) (string, error) {
 	return runAll(ctx, []step{{"go", m.goTest}, {"frontend", m.frontendTest}})
 }
@@ -31,6 +32,7 @@ func (m *TodoApp) frontendTest(ctx context.Context) (string, error) {
 
 // Lint runs go vet, eslint and tsc, checks the chart with the deploy tool's
 // renderer, and runs actionlint on the workflows.
+// +check
 func (m *TodoApp) Lint(ctx context.Context) (string, error) {
 	return runAll(ctx, []step{
 		{"go vet", func(ctx context.Context) (string, error) {
