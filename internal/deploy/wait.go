@@ -82,9 +82,10 @@ type WaitOptions struct {
 	Interval time.Duration // 2 s when zero
 }
 
-// Wait polls until every workload of selector has rolled out. On timeout it
-// returns an error that says what is not ready and why: container states of
-// its pods and the namespace's recent warning events.
+// Wait polls until every workload of selector has rolled out. A cluster that
+// does not answer yet (a k3s just started) is asked again until the timeout.
+// On timeout it returns an error that says what is not ready and why:
+// container states of its pods and the namespace's recent warning events.
 func Wait(ctx context.Context, kube kubernetes.Interface, namespace, selector string, o WaitOptions) ([]WorkloadStatus, error) {
 	if o.Interval == 0 {
 		o.Interval = 2 * time.Second
@@ -92,19 +93,19 @@ func Wait(ctx context.Context, kube kubernetes.Interface, namespace, selector st
 	deadline := time.Now().Add(o.Timeout)
 	for {
 		status, err := Rollout(ctx, kube, namespace, selector)
-		if err != nil {
-			return nil, err
-		}
 		pending := 0
 		for _, s := range status {
 			if !s.Done() {
 				pending++
 			}
 		}
-		if len(status) > 0 && pending == 0 {
+		if err == nil && len(status) > 0 && pending == 0 {
 			return status, nil
 		}
 		if time.Now().After(deadline) {
+			if err != nil {
+				return nil, fmt.Errorf("cluster not answering after %s: %w", o.Timeout, err)
+			}
 			return status, fmt.Errorf("rollout not finished after %s:\n%s", o.Timeout, Explain(ctx, kube, namespace, selector, status))
 		}
 		select {

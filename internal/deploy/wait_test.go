@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -63,6 +64,38 @@ func TestWaitSucceedsWhenEveryWorkloadIsReady(t *testing.T) {
 	}
 	if len(status) != 2 || polls.Load() != 3 {
 		t.Fatalf("status %v after %d polls", status, polls.Load())
+	}
+}
+
+// A cluster that refuses the first requests (its API server still starting)
+// is asked again; one that never answers fails with its error at the timeout.
+func TestWaitRetriesAClusterThatDoesNotAnswerYet(t *testing.T) {
+	refused := errors.New("dial tcp 10.0.0.1:6443: connect: connection refused")
+	for _, tt := range []struct {
+		name     string
+		failures int32
+		wantErr  string
+	}{
+		{"answers on the third poll", 2, ""},
+		{"never answers", 1 << 30, "cluster not answering after 30ms: list deployments: dial tcp"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset(deployment("todo-backend", 1, 1, 1, 1, 1))
+			var polls atomic.Int32
+			kube.PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+				if polls.Add(1) <= tt.failures {
+					return true, nil, refused
+				}
+				return false, nil, nil
+			})
+			status, err := Wait(context.Background(), kube, "apps", sel, WaitOptions{Timeout: 30 * time.Millisecond, Interval: time.Millisecond})
+			switch {
+			case tt.wantErr == "" && (err != nil || len(status) != 1 || polls.Load() != 3):
+				t.Fatalf("status %v, err %v after %d polls", status, err, polls.Load())
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
 	}
 }
 
