@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.Var(&o.sets, "set", "value override key=value (repeatable)")
 	fs.Var(&o.proofs, "proof", "proof to run (repeatable; default all): "+strings.Join(proof.Names(), ", "))
 	fs.Var(&o.rolloutSets, "rollout-set", "value of the rolling-update's new release, e.g. backend.image.tag=v2 (repeatable)")
-	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the cluster")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the cluster (smoke: for the app to answer)")
 	fs.StringVar(&o.url, "url", "", "base URL of the app (smoke)")
 	fs.StringVar(&o.host, "host", "", "Host header to send, for an Ingress reached by address (smoke)")
 	fs.IntVar(&o.revision, "revision", 0, "revision to roll back to; 0 is the previous one")
@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if o.url == "" {
 			return errors.New("smoke needs --url")
 		}
-		report := smoke.Run(ctx, o.url, smoke.Options{Host: o.host})
+		report := smoke.Run(ctx, o.url, smoke.Options{Host: o.host, Reachable: o.timeout})
 		fmt.Fprint(out, report)
 		return report.Err()
 	case "package":

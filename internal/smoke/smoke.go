@@ -58,7 +58,14 @@ type Options struct {
 	Host string
 	// Client is the HTTP client; a 15 s timeout client when nil.
 	Client *http.Client
+	// Reachable is how long the first check keeps asking while the app is not
+	// reachable or not routed yet (an Ingress controller still programming a
+	// new rule answers 404 or 503); 0 asks once.
+	Reachable time.Duration
 }
+
+// retryInterval paces the first check while it waits for the app.
+const retryInterval = time.Second
 
 // Run checks the app at baseURL.
 func Run(ctx context.Context, baseURL string, o Options) Report {
@@ -75,7 +82,7 @@ func Run(ctx context.Context, baseURL string, o Options) Report {
 	}
 	alice, bob := newUser(base, o), newUser(base, o)
 	var taskID float64
-	_ = step("frontend health", func() error { return alice.expect(ctx, "GET", "/api/health", nil, 200, nil) }) &&
+	_ = step("frontend health", func() error { return alice.awaitHealth(ctx, o.Reachable) }) &&
 		step("API refuses a request without a token", func() error { return alice.expect(ctx, "GET", "/api/tasks", nil, 401, nil) }) &&
 		step("sign up through Better Auth", func() error { return alice.signUp(ctx) }) &&
 		step("get a JWT", func() error { return alice.fetchToken(ctx) }) &&
@@ -183,6 +190,36 @@ func (u *user) expect(ctx context.Context, method, path string, body any, status
 		}
 	}
 	return nil
+}
+
+// awaitHealth asks for the frontend's health until it answers 200 or limit
+// has passed. Only what a not-yet-routed app looks like is asked again:
+// connection errors, 404 and 502–504.
+func (u *user) awaitHealth(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		resp, b, err := u.do(ctx, "GET", "/api/health", nil)
+		if err == nil {
+			switch resp.StatusCode {
+			case http.StatusOK:
+				return nil
+			case http.StatusNotFound, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			default:
+				return fmt.Errorf("GET /api/health: %s, want 200: %s", resp.Status, truncate(b))
+			}
+		}
+		if time.Now().Add(retryInterval).After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("%s", resp.Status)
+			}
+			return fmt.Errorf("GET /api/health: not answering after %s: %w", limit, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(retryInterval):
+		}
+	}
 }
 
 func (u *user) signUp(ctx context.Context) error {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,60 @@ func TestSmokeReportsTheFirstFailure(t *testing.T) {
 	err := report.Err()
 	if err == nil || !strings.Contains(err.Error(), "refuses a request without a token") || len(report.Steps) != 2 {
 		t.Fatalf("report:\n%s\nerr: %v", report, err)
+	}
+}
+
+// Right after a rollout the Ingress may not route yet: the first check waits
+// for the app within Reachable, and gives up with the last answer after it.
+func TestSmokeWaitsForTheAppToBeRouted(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		notRouted    int32
+		reachable    time.Duration
+		wantStep     string // the step that fails
+		wantErr      string
+		wantRequests int32
+	}{
+		{"routed after two tries", 2, 10 * time.Second, "refuses a request without a token", "", 3},
+		{"never routed", 1 << 30, 1500 * time.Millisecond, "frontend health", "not answering after 1.5s: 404 Not Found", 2},
+		{"asked once without Reachable", 1 << 30, 0, "frontend health", "not answering after 0s", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var healthRequests atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/api/health" && healthRequests.Add(1) > tt.notRouted {
+					w.Write([]byte(`{"status":"ok"}`))
+					return
+				}
+				if r.URL.Path == "/api/health" {
+					http.NotFound(w, r) // what Traefik answers for a host it has no rule for yet
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			}))
+			defer srv.Close()
+			err := smoke.Run(context.Background(), srv.URL, smoke.Options{Reachable: tt.reachable}).Err()
+			if err == nil || !strings.Contains(err.Error(), tt.wantStep) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v; want step %q failing with %q", err, tt.wantStep, tt.wantErr)
+			}
+			if got := healthRequests.Load(); got != tt.wantRequests {
+				t.Fatalf("%d health requests, want %d", got, tt.wantRequests)
+			}
+		})
+	}
+}
+
+// An app that answers, but wrongly, fails at once: waiting would not help.
+func TestSmokeHealthFailsAtOnceOnAServerError(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	err := smoke.Run(context.Background(), srv.URL, smoke.Options{Reachable: time.Minute}).Err()
+	if err == nil || !strings.Contains(err.Error(), "500 Internal Server Error, want 200") || requests.Load() != 1 {
+		t.Fatalf("err = %v after %d requests", err, requests.Load())
 	}
 }
 
