@@ -1,12 +1,24 @@
 "use client";
-import { useId, useState, type FormEvent } from "react";
+import { Suspense, useId, useState, type FormEvent } from "react";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { authClient } from "@/lib/auth-client";
 
+// Reading the query string makes its Suspense boundary render only in the
+// browser, so it holds the notice alone: the form itself is in the page's
+// HTML, usable before the scripts arrive.
+function SessionEndedNotice({ hidden }: { hidden: boolean }) {
+  const params = useSearchParams();
+  if (hidden || !params.get("expired")) return null;
+  return (
+    <p role="status" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900">
+      Your session ended. Sign in again; what you typed is kept.
+    </p>
+  );
+}
+
 export function AuthForm({ mode }: { mode: "login" | "signup" }) {
   const router = useRouter();
-  const params = useSearchParams();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const id = useId();
@@ -36,12 +48,11 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
   return (
     <main className="mx-auto flex min-h-screen w-full max-w-sm flex-col justify-center gap-6 p-6">
       <h1 className="text-2xl font-bold text-slate-900">{signup ? "Create your account" : "Sign in to todo-app"}</h1>
-      {params.get("expired") && !error && (
-        <p role="status" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900">
-          Your session ended. Sign in again; what you typed is kept.
-        </p>
-      )}
-      <form onSubmit={submit} className="flex flex-col gap-4" aria-describedby={error ? `${id}-error` : undefined}>
+      <Suspense>
+        <SessionEndedNotice hidden={error !== null} />
+      </Suspense>
+      {/* post: should it be submitted before the scripts run, the password stays out of the URL */}
+      <form method="post" onSubmit={submit} className="flex flex-col gap-4" aria-describedby={error ? `${id}-error` : undefined}>
         {signup && (
           <div className="flex flex-col gap-1">
             <label htmlFor={`${id}-name`} className="text-sm font-medium text-slate-700">

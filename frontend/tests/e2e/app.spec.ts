@@ -126,9 +126,30 @@ test("a second user sees none of the first user's tasks", async ({ browser }) =>
   await context.close();
 });
 
+// Presses Tab from the top of the page until the labelled field has the focus.
+async function tabTo(page: Page, label: string) {
+  await page.locator("body").focus();
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.getByLabel(label, { exact: true }).evaluate((el) => el === document.activeElement)) break;
+  }
+  await expect(page.getByLabel(label, { exact: true })).toBeFocused();
+}
+
+test("the sign-in and sign-up forms are in the page's HTML, before any script runs", async ({ request }) => {
+  for (const path of ["/login", "/signup"]) {
+    const html = await (await request.get(path)).text();
+    expect(html).toMatch(/<form[^>]*method="post"/);
+    for (const field of ["email", "password"]) expect(html).toContain(`name="${field}"`);
+  }
+});
+
 test("keyboard only: sign up and add a task", async ({ page }) => {
   await page.goto("/signup");
-  await page.keyboard.press("Tab"); // name
+  // Keystrokes are not auto-waited like clicks: start once React owns the form
+  // (it marks the DOM nodes it hydrated), so Enter runs the app's submit.
+  await page.waitForFunction(() => Object.keys(document.querySelector("form") ?? {}).some((k) => k.startsWith("__react")));
+  await tabTo(page, "Name");
   await page.keyboard.type("Kim");
   await page.keyboard.press("Tab");
   await page.keyboard.type(newEmail("keys"));
@@ -138,12 +159,7 @@ test("keyboard only: sign up and add a task", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "Tasks" })).toBeVisible();
 
   // Tab from the top of the page to the new-task field, then type and press Enter.
-  await page.locator("body").focus();
-  for (let i = 0; i < 12; i++) {
-    await page.keyboard.press("Tab");
-    if (await page.getByLabel("New task title").evaluate((el) => el === document.activeElement)) break;
-  }
-  await expect(page.getByLabel("New task title")).toBeFocused();
+  await tabTo(page, "New task title");
   await page.keyboard.type("typed without a mouse");
   await page.keyboard.press("Enter");
   await expect(taskList(page).getByText("typed without a mouse")).toBeVisible();

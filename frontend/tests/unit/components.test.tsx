@@ -4,6 +4,8 @@ import userEvent from "@testing-library/user-event";
 import { ApiProvider } from "@/components/ApiProvider";
 import { TaskPanel } from "@/components/TaskPanel";
 import { ChatPanel } from "@/components/ChatPanel";
+import { AuthForm } from "@/components/AuthForm";
+import { useSearchParams, type ReadonlyURLSearchParams } from "next/navigation";
 import { ApiClient, ApiError } from "@/lib/api";
 import type { Task, ToolCall } from "@/lib/types";
 
@@ -163,5 +165,21 @@ describe("ChatPanel", () => {
     await user.selectOptions(screen.getByLabelText("Conversation"), "3");
     expect(await screen.findByText("Added eggs.")).toBeInTheDocument();
     expect(api.messages).toHaveBeenCalledWith(3);
+  });
+});
+
+describe("AuthForm", () => {
+  it("labels every field and posts, so an early submit keeps the password out of the URL", () => {
+    const { container } = render(<AuthForm mode="signup" />);
+    for (const label of ["Name", "Email", "Password"]) expect(screen.getByLabelText(label)).toBeInTheDocument();
+    expect(container.querySelector("form")).toHaveAttribute("method", "post");
+    expect(screen.queryByRole("status")).not.toBeInTheDocument();
+  });
+
+  it("says why when the session ended", () => {
+    vi.mocked(useSearchParams).mockReturnValue(new URLSearchParams("expired=1") as ReadonlyURLSearchParams);
+    render(<AuthForm mode="login" />);
+    expect(screen.getByRole("status")).toHaveTextContent("Your session ended");
+    expect(screen.queryByLabelText("Name")).not.toBeInTheDocument();
   });
 });

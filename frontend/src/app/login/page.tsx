@@ -1,13 +1,8 @@
-import { Suspense } from "react";
 import type { Metadata } from "next";
 import { AuthForm } from "@/components/AuthForm";
 
 export const metadata: Metadata = { title: "Sign in · todo-app" };
 
 export default function Page() {
-  return (
-    <Suspense>
-      <AuthForm mode="login" />
-    </Suspense>
-  );
+  return <AuthForm mode="login" />;
 }

@@ -1,13 +1,8 @@
-import { Suspense } from "react";
 import type { Metadata } from "next";
 import { AuthForm } from "@/components/AuthForm";
 
 export const metadata: Metadata = { title: "Sign up · todo-app" };
 
 export default function Page() {
-  return (
-    <Suspense>
-      <AuthForm mode="signup" />
-    </Suspense>
-  );
+  return <AuthForm mode="signup" />;
 }
