@@ -24,24 +24,18 @@ export function ChatPanel({ onTasksChanged }: { onTasksChanged: () => void }) {
   const logRef = useRef<HTMLDivElement>(null);
   const id = useId();
 
-  const loadConversations = useCallback(async () => {
-    try {
-      setConversations(await api.listConversations());
-    } catch (err) {
-      setError(message(err));
-    }
+  // Only the latest listing is shown: an earlier one, answered late, may
+  // predate the conversation a message has just started.
+  const conversationLoads = useRef(0);
+  const loadConversations = useCallback(() => {
+    const load = ++conversationLoads.current;
+    api.listConversations().then(
+      (cs) => load === conversationLoads.current && setConversations(cs),
+      (err) => load === conversationLoads.current && setError(message(err)),
+    );
   }, [api]);
 
-  useEffect(() => {
-    let stale = false;
-    api.listConversations().then(
-      (cs) => !stale && setConversations(cs),
-      (err) => !stale && setError(message(err)),
-    );
-    return () => {
-      stale = true;
-    };
-  }, [api]);
+  useEffect(loadConversations, [loadConversations]);
 
   useEffect(() => {
     logRef.current?.scrollTo?.({ top: logRef.current.scrollHeight });
@@ -81,7 +75,7 @@ export function ChatPanel({ onTasksChanged }: { onTasksChanged: () => void }) {
       saveDraft("chat", "");
       if (reply.conversation_id !== conversationId) {
         setConversationId(reply.conversation_id);
-        void loadConversations();
+        loadConversations();
       }
       if (reply.tool_calls.some(changesTasks)) onTasksChanged();
     } catch (err) {

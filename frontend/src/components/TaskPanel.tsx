@@ -23,12 +23,28 @@ export function TaskPanel({ refreshKey = 0 }: { refreshKey?: number }) {
   const [tasks, setTasks] = useState<Task[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
+  // Bumped when a change of ours starts and when it ends: a listing requested
+  // before then may not hold it, and must not replace what the change showed.
+  const changes = useRef(0);
+  const change = async <T,>(call: () => Promise<T>): Promise<T> => {
+    changes.current++;
+    try {
+      return await call();
+    } finally {
+      changes.current++;
+    }
+  };
 
   useEffect(() => {
     let stale = false; // a slower answer for an earlier filter must not win
+    const asOf = changes.current;
     api.listTasks(filter).then(
       (ts) => {
         if (stale) return;
+        if (changes.current !== asOf) {
+          setReloads((n) => n + 1); // overtaken by a change: ask again
+          return;
+        }
         setTasks(ts);
         setError(null);
       },
@@ -46,7 +62,7 @@ export function TaskPanel({ refreshKey = 0 }: { refreshKey?: number }) {
     const before = tasks ?? [];
     setTasks(apply(before));
     try {
-      await call();
+      await change(call);
       setError(null);
     } catch (err) {
       setTasks(before);
@@ -93,7 +109,7 @@ export function TaskPanel({ refreshKey = 0 }: { refreshKey?: number }) {
 
       <AddTaskForm
         onAdd={async (title, description) => {
-          const created = await api.createTask(title, description);
+          const created = await change(() => api.createTask(title, description));
           setTasks((ts) => (matches(filter, created) ? [created, ...(ts ?? [])] : ts));
         }}
       />

@@ -62,6 +62,20 @@ describe("TaskPanel", () => {
     expect(screen.getByLabelText("New task title")).toHaveFocus();
   });
 
+  it("keeps a task added while the first listing is still on its way", async () => {
+    const api = fakeApi();
+    let answerFirstListing: (ts: Task[]) => void = () => {};
+    api.listTasks.mockImplementationOnce(() => new Promise<Task[]>((resolve) => (answerFirstListing = resolve)));
+    const user = userEvent.setup();
+    renderWith(<TaskPanel />, api);
+    await user.type(screen.getByLabelText("New task title"), "added early{Enter}");
+    await waitFor(() => expect(api.createTask).toHaveBeenCalled());
+    answerFirstListing([]); // read before the task was stored
+    await waitFor(() => expect(api.listTasks).toHaveBeenCalledTimes(2));
+    expect(await within(screen.getByRole("list", { name: "Task list" })).findByText("added early")).toBeInTheDocument();
+    expect(screen.queryByText(/No tasks yet/)).not.toBeInTheDocument();
+  });
+
   it("refuses an empty title with an accessible error", async () => {
     const api = fakeApi();
     const user = userEvent.setup();
@@ -155,6 +169,21 @@ describe("ChatPanel", () => {
     await user.type(screen.getByLabelText("Message"), "hello{Enter}");
     expect(await screen.findByRole("alert")).toHaveTextContent("too many chat messages");
     expect(screen.getByLabelText("Message")).toHaveValue("hello");
+  });
+
+  it("lists a conversation started while the first listing is still on its way", async () => {
+    const api = fakeApi();
+    let answerFirstListing: (cs: Awaited<ReturnType<typeof api.listConversations>>) => void = () => {};
+    api.listConversations.mockImplementationOnce(() => new Promise((resolve) => (answerFirstListing = resolve)));
+    api.listConversations.mockResolvedValueOnce([{ id: 9, title: "add buy milk", created_at: "", updated_at: "" }]);
+    api.chat.mockResolvedValue({ conversation_id: 9, response: "Added it.", tool_calls: [] });
+    const user = userEvent.setup();
+    renderWith(<ChatPanel onTasksChanged={() => {}} />, api);
+    await user.type(screen.getByLabelText("Message"), "add buy milk{Enter}");
+    await waitFor(() => expect(api.listConversations).toHaveBeenCalledTimes(2));
+    answerFirstListing([]); // read before the conversation existed
+    expect(await screen.findByRole("option", { name: "add buy milk" })).toBeInTheDocument();
+    expect(screen.getByLabelText("Conversation")).toHaveValue("9");
   });
 
   it("resumes an earlier conversation", async () => {
