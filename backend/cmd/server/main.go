@@ -123,6 +123,23 @@ func migrate(ctx context.Context, env envconfig.Lookuper, out io.Writer) error {
 	return nil
 }
 
+// taskRepository puts the list cache, and its metrics, in front of db
+// unless maxBytes is 0.
+func taskRepository(db *store.DB, maxBytes int) (tasks.Repository, []prometheus.Collector) {
+	if maxBytes == 0 {
+		return db, nil
+	}
+	cache := tasks.NewListCache(db, maxBytes)
+	return cache, []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "todo_task_list_cache_hits_total", Help: "Task listings answered from memory.",
+		}, func() float64 { return float64(cache.Hits()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "todo_task_list_cache_misses_total", Help: "Task listings read from the database.",
+		}, func() float64 { return float64(cache.Misses()) }),
+	}
+}
+
 func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready chan<- string) error {
 	cfg, err := config.Load(ctx, env)
 	if err != nil {
@@ -137,19 +154,7 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 	}
 	defer db.Close()
 
-	var taskRepo tasks.Repository = db
-	var collectors []prometheus.Collector
-	if cfg.TaskListCacheBytes > 0 {
-		cache := tasks.NewListCache(db, cfg.TaskListCacheBytes)
-		taskRepo = cache
-		collectors = append(collectors,
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "todo_task_list_cache_hits_total", Help: "Task listings answered from memory.",
-			}, func() float64 { return float64(cache.Hits()) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "todo_task_list_cache_misses_total", Help: "Task listings read from the database.",
-			}, func() float64 { return float64(cache.Misses()) }))
-	}
+	taskRepo, collectors := taskRepository(db, cfg.TaskListCacheBytes)
 	taskSvc := tasks.NewService(taskRepo)
 	var assistant chat.Assistant = chat.Local{}
 	provider := cfg.EffectiveChatProvider()
