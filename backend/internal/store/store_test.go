@@ -268,127 +268,130 @@ func TestTaskListVersionsDifferAcrossDatabases(t *testing.T) {
 	}
 }
 
+// forEachReplicaPair runs test on each store with two connections to one
+// database, as two replicas have: one writes, the other lists through a cache.
+func forEachReplicaPair(t *testing.T, test func(t *testing.T, writer, reader *store.DB, cache *tasks.ListCache)) {
+	for name, url := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			reader := open(t, url)
+			test(t, open(t, url), reader, tasks.NewListCache(reader, 1<<20))
+		})
+	}
+}
+
 // Writers and cached readers at once: once the writes stop, the cache serves
 // exactly what the database holds, for every user and status.
 func TestListCacheUnderConcurrentWrites(t *testing.T) {
-	for name, url := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			ctx := t.Context()
-			writer, reader := open(t, url), open(t, url)
-			cache := tasks.NewListCache(reader, 1<<20)
-			users := []string{"ann", "bob"}
-			statuses := []tasks.Status{tasks.StatusAll, tasks.StatusPending, tasks.StatusCompleted}
-			var wg sync.WaitGroup
-			stop := make(chan struct{})
-			for _, u := range users {
-				wg.Go(func() {
-					for i := range 60 {
-						task, err := writer.CreateTask(ctx, u, tasks.NewTask{Title: fmt.Sprint("task ", i)})
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						switch i % 3 {
-						case 1:
-							_, err = writer.UpdateTask(ctx, u, task.ID, tasks.Patch{Completed: ptr(true)})
-						case 2:
-							err = writer.DeleteTask(ctx, u, task.ID)
-						}
-						if err != nil {
-							t.Error(err)
-							return
-						}
-					}
-				})
-			}
-			var readers sync.WaitGroup
-			for range 4 {
-				readers.Go(func() {
-					for i := 0; ; i++ {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						if _, err := cache.ListTasks(ctx, users[i%2], statuses[i%3]); err != nil {
-							t.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			close(stop)
-			readers.Wait()
-			for _, u := range users {
-				for _, st := range statuses {
-					want, err := reader.ListTasks(ctx, u, st)
+	forEachReplicaPair(t, func(t *testing.T, writer, reader *store.DB, cache *tasks.ListCache) {
+		ctx := t.Context()
+		users := []string{"ann", "bob"}
+		statuses := []tasks.Status{tasks.StatusAll, tasks.StatusPending, tasks.StatusCompleted}
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for _, u := range users {
+			wg.Go(func() {
+				for i := range 60 {
+					task, err := writer.CreateTask(ctx, u, tasks.NewTask{Title: fmt.Sprint("task ", i)})
 					if err != nil {
-						t.Fatal(err)
+						t.Error(err)
+						return
 					}
-					got, err := cache.ListTasks(ctx, u, st)
+					switch i % 3 {
+					case 1:
+						_, err = writer.UpdateTask(ctx, u, task.ID, tasks.Patch{Completed: ptr(true)})
+					case 2:
+						err = writer.DeleteTask(ctx, u, task.ID)
+					}
 					if err != nil {
-						t.Fatal(err)
-					}
-					if !slices.Equal(got, want) {
-						t.Errorf("%s, %s: cache has %d tasks, the database %d", u, st, len(got), len(want))
+						t.Error(err)
+						return
 					}
 				}
+			})
+		}
+		var readers sync.WaitGroup
+		for range 4 {
+			readers.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := cache.ListTasks(ctx, users[i%2], statuses[i%3]); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(stop)
+		readers.Wait()
+		for _, u := range users {
+			for _, st := range statuses {
+				want, err := reader.ListTasks(ctx, u, st)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := cache.ListTasks(ctx, u, st)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s, %s: cache has %d tasks, the database %d", u, st, len(got), len(want))
+				}
 			}
-			if cache.Hits() == 0 || cache.Misses() == 0 {
-				t.Errorf("hits %d, misses %d: the readers did not exercise both paths", cache.Hits(), cache.Misses())
-			}
-		})
-	}
+		}
+		if cache.Hits() == 0 || cache.Misses() == 0 {
+			t.Errorf("hits %d, misses %d: the readers did not exercise both paths", cache.Hits(), cache.Misses())
+		}
+	})
 }
 
 // Two replicas, each with its own cache, over one database: a listing on one
 // reflects a write through the other at once.
 func TestListCacheAcrossReplicas(t *testing.T) {
-	for name, url := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			ctx := t.Context()
-			writer, reader := open(t, url), open(t, url)
-			cache := tasks.NewListCache(reader, 1<<20)
-			titles := func() []string {
-				t.Helper()
-				list, err := cache.ListTasks(ctx, "alice", tasks.StatusAll)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var ts []string
-				for _, task := range list {
-					ts = append(ts, task.Title)
-				}
-				return ts
+	forEachReplicaPair(t, func(t *testing.T, writer, _ *store.DB, cache *tasks.ListCache) {
+		ctx := t.Context()
+		titles := func() []string {
+			t.Helper()
+			list, err := cache.ListTasks(ctx, "alice", tasks.StatusAll)
+			if err != nil {
+				t.Fatal(err)
 			}
-			a, _ := writer.CreateTask(ctx, "alice", tasks.NewTask{Title: "one"})
-			for _, step := range []struct {
-				write func() error
-				want  []string
-			}{
-				{func() error { return nil }, []string{"one"}},
-				{func() error { _, err := writer.CreateTask(ctx, "alice", tasks.NewTask{Title: "two"}); return err }, []string{"two", "one"}},
-				{func() error {
-					_, err := writer.UpdateTask(ctx, "alice", a.ID, tasks.Patch{Title: ptr("uno")})
-					return err
-				}, []string{"two", "uno"}},
-				{func() error { return writer.DeleteTask(ctx, "alice", a.ID) }, []string{"two"}},
-			} {
-				if err := step.write(); err != nil {
-					t.Fatal(err)
-				}
-				for range 2 { // the second listing comes from memory
-					if got := titles(); !slices.Equal(got, step.want) {
-						t.Fatalf("listing on the other replica = %q, want %q", got, step.want)
-					}
+			var ts []string
+			for _, task := range list {
+				ts = append(ts, task.Title)
+			}
+			return ts
+		}
+		a, _ := writer.CreateTask(ctx, "alice", tasks.NewTask{Title: "one"})
+		for _, step := range []struct {
+			write func() error
+			want  []string
+		}{
+			{func() error { return nil }, []string{"one"}},
+			{func() error { _, err := writer.CreateTask(ctx, "alice", tasks.NewTask{Title: "two"}); return err }, []string{"two", "one"}},
+			{func() error {
+				_, err := writer.UpdateTask(ctx, "alice", a.ID, tasks.Patch{Title: ptr("uno")})
+				return err
+			}, []string{"two", "uno"}},
+			{func() error { return writer.DeleteTask(ctx, "alice", a.ID) }, []string{"two"}},
+		} {
+			if err := step.write(); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // the second listing comes from memory
+				if got := titles(); !slices.Equal(got, step.want) {
+					t.Fatalf("listing on the other replica = %q, want %q", got, step.want)
 				}
 			}
-			if cache.Hits() != 4 || cache.Misses() != 4 {
-				t.Fatalf("hits %d, misses %d; want 4 and 4", cache.Hits(), cache.Misses())
-			}
-		})
-	}
+		}
+		if cache.Hits() != 4 || cache.Misses() != 4 {
+			t.Fatalf("hits %d, misses %d; want 4 and 4", cache.Hits(), cache.Misses())
+		}
+	})
 }
 
 func TestTasksAreIsolatedPerUser(t *testing.T) {
