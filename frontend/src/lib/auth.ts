@@ -3,6 +3,8 @@ import { nextCookies } from "better-auth/next-js";
 import { jwt } from "better-auth/plugins";
 import { getMigrations } from "better-auth/db/migration";
 import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { Pool } from "pg";
 import { serverConfig } from "./config";
 
@@ -13,7 +15,7 @@ function createAuth() {
   const cfg = serverConfig();
   const database = cfg.databaseURL
     ? new Pool({ connectionString: cfg.databaseURL, max: 10 })
-    : new Database(process.env.AUTH_SQLITE_FILE || "auth.db");
+    : openSQLite(cfg.sqliteFile);
   const issuer = cfg.authURL;
   return betterAuth({
     database,
@@ -32,6 +34,11 @@ function createAuth() {
       nextCookies(),
     ],
   });
+}
+
+function openSQLite(file: string) {
+  mkdirSync(dirname(file), { recursive: true }); // SQLite creates the file, not its folder
+  return new Database(file);
 }
 
 export function getAuth() {

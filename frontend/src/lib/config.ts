@@ -4,19 +4,32 @@ export interface ServerConfig {
   backendURL: string;
   authSecret: string | undefined;
   authURL: string | undefined;
+  /** PostgreSQL's URL, or undefined for the embedded SQLite file. */
   databaseURL: string | undefined;
+  /** The SQLite file used when no PostgreSQL is configured. */
+  sqliteFile: string;
   trustedOrigins: string[];
   production: boolean;
   /** Better Auth's per-client rate limit (production only); on unless AUTH_RATE_LIMIT=off. */
   authRateLimit: boolean;
 }
 
+/**
+ * Where the auth store lives without a DATABASE_URL, relative to the working
+ * directory: a folder of its own, so that an image can make only it writable.
+ */
+export const DEFAULT_SQLITE_FILE = "data/auth.db";
+
 export function serverConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
+  const databaseURL = env.DATABASE_URL || "";
+  const sqlite = databaseURL === "" || databaseURL.startsWith("sqlite://");
   return {
     backendURL: (env.BACKEND_URL || "http://localhost:8000").replace(/\/+$/, ""),
     authSecret: env.BETTER_AUTH_SECRET || undefined,
     authURL: env.BETTER_AUTH_URL || undefined,
-    databaseURL: env.DATABASE_URL || undefined,
+    // The backend's convention: postgres://…, sqlite://PATH, or unset for the default file.
+    databaseURL: sqlite ? undefined : databaseURL,
+    sqliteFile: (sqlite && databaseURL.slice("sqlite://".length)) || DEFAULT_SQLITE_FILE,
     trustedOrigins: (env.TRUSTED_ORIGINS || "")
       .split(",")
       .map((o) => o.trim())
@@ -44,7 +57,7 @@ export function configProblems(c: ServerConfig): string[] {
     if (value && !/^https?:\/\/[^/]+/.test(value)) problems.push(`${name} must be an http(s) URL, got "${value}"`);
   }
   if (c.databaseURL && !/^postgres(ql)?:\/\//.test(c.databaseURL)) {
-    problems.push("DATABASE_URL must be a postgres:// URL (or unset for the local SQLite file)");
+    problems.push("DATABASE_URL must be a postgres:// or sqlite://PATH URL (or unset for the local SQLite file)");
   }
   return problems;
 }

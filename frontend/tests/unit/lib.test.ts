@@ -117,6 +117,16 @@ describe("configProblems", () => {
       "BETTER_AUTH_SECRET must be at least 32 characters",
     ]);
   });
+  it.each([
+    [undefined, undefined, "data/auth.db"],
+    ["sqlite:///var/lib/todo/auth.db", undefined, "/var/lib/todo/auth.db"],
+    ["sqlite://auth.db", undefined, "auth.db"],
+    ["postgres://u:p@db/todo", "postgres://u:p@db/todo", "data/auth.db"],
+  ])("DATABASE_URL=%s uses PostgreSQL %s or the SQLite file %s", (url, pg, file) => {
+    const cfg = serverConfig({ DATABASE_URL: url });
+    expect([cfg.databaseURL, cfg.sqliteFile]).toEqual([pg, file]);
+    expect(configProblems(cfg)).toEqual([]);
+  });
   it("defaults BACKEND_URL to localhost:8000", () => {
     expect(serverConfig({}).backendURL).toBe("http://localhost:8000");
   });
