@@ -11,7 +11,11 @@
 //	todoctl uninstall
 //	todoctl prove     --url U [--host H] [--proof NAME]...    deploy-time proofs; -f/--set as for install
 //	todoctl package   [--out DIR]                            the packaged chart (.tgz)
-//	todoctl push      --package F --ref oci://HOST/PATH      push a packaged chart; REGISTRY_USERNAME/PASSWORD
+//	todoctl push      --package F --ref oci://HOST/PATH      push a packaged chart; REGISTRY_USERNAME/PASSWORD;
+//	                  [--plain-http]                         http, not https (always so for localhost)
+//	todoctl push-image --package F --ref HOST/REPO --tag T... push an OCI image tarball (one or more platforms)
+//	                  under each tag; REGISTRY_USERNAME/PASSWORD; [--plain-http]
+//	                  [--dockerfile F]: with F's HEALTHCHECK, which Dagger's builds drop
 package main
 
 import (
@@ -34,6 +38,7 @@ import (
 
 	"github.com/todo-app/todo-app/internal/chart"
 	"github.com/todo-app/todo-app/internal/deploy"
+	"github.com/todo-app/todo-app/internal/images"
 	"github.com/todo-app/todo-app/internal/proof"
 	"github.com/todo-app/todo-app/internal/smoke"
 )
@@ -55,10 +60,11 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 type options struct {
 	chartPath, release, namespace, kubeconfig, kubeContext, kubeVersion string
-	valueFiles, sets, proofs, rolloutSets                               list
+	valueFiles, sets, proofs, rolloutSets, tags                         list
 	timeout                                                             time.Duration
 	url, host, selector                                                 string
-	out, pkg, ref                                                       string
+	out, pkg, ref, dockerfile                                           string
+	plainHTTP                                                           bool
 	revision                                                            int
 }
 
@@ -85,8 +91,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.revision, "revision", 0, "revision to roll back to; 0 is the previous one")
 	fs.StringVar(&o.selector, "selector", "", "label selector of the workloads to wait for (default: the release's)")
 	fs.StringVar(&o.out, "out", ".", "directory for the packaged chart (package)")
-	fs.StringVar(&o.pkg, "package", "", "packaged chart to push (push)")
+	fs.StringVar(&o.pkg, "package", "", "packaged chart (push) or OCI image tarball (push-image) to push")
 	fs.StringVar(&o.ref, "ref", "", "OCI repository to push to, e.g. oci://ghcr.io/acme/charts (push)")
+	fs.BoolVar(&o.plainHTTP, "plain-http", false, "speak http to the registry, not https (push, push-image)")
+	fs.Var(&o.tags, "tag", "tag to push the image under (push-image; repeatable)")
+	fs.StringVar(&o.dockerfile, "dockerfile", "", "Dockerfile whose HEALTHCHECK the pushed image gets (push-image)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -113,11 +122,29 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, path)
 		return nil
 	case "push":
-		ref, err := chart.Push(o.pkg, o.ref, os.Getenv("REGISTRY_USERNAME"), os.Getenv("REGISTRY_PASSWORD"))
+		ref, err := chart.Push(o.pkg, o.ref, chart.PushOptions{Username: os.Getenv("REGISTRY_USERNAME"),
+			Password: os.Getenv("REGISTRY_PASSWORD"), PlainHTTP: o.plainHTTP})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(out, ref)
+		return nil
+	case "push-image":
+		opts := images.Options{Username: os.Getenv("REGISTRY_USERNAME"), Password: os.Getenv("REGISTRY_PASSWORD"), PlainHTTP: o.plainHTTP}
+		if o.dockerfile != "" {
+			b, err := os.ReadFile(o.dockerfile)
+			if err != nil {
+				return err
+			}
+			if opts.Healthcheck, err = images.DockerfileHealthcheck(string(b)); err != nil {
+				return fmt.Errorf("%s: %w", o.dockerfile, err)
+			}
+		}
+		refs, err := images.Push(o.pkg, o.ref, o.tags, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, strings.Join(refs, "\n"))
 		return nil
 	case "install", "wait", "test", "rollback", "uninstall", "prove":
 	default:

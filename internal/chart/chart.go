@@ -104,45 +104,72 @@ var strict = serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).
 
 // Decode strictly decodes every object of a release, hooks included.
 func Decode(rel *release.Release) ([]Document, error) {
-	var docs []Document
-	add := func(source, manifest string, hook bool) error {
-		if strings.TrimSpace(manifest) == "" {
-			return nil
-		}
-		obj, _, err := strict.Decode([]byte(manifest), nil, nil)
-		if err != nil {
-			return fmt.Errorf("%s: %w", source, err)
-		}
-		docs = append(docs, Document{Source: source, Hook: hook, Object: obj})
-		return nil
+	docs, err := DecodeManifests(rel.Manifest)
+	if err != nil {
+		return nil, err
 	}
-	manifests := releaseutil.SplitManifests(rel.Manifest)
+	for _, h := range rel.Hooks {
+		doc, err := decode(h.Path, h.Manifest, true)
+		if err != nil {
+			return nil, err
+		}
+		if doc != nil {
+			docs = append(docs, *doc)
+		}
+	}
+	return docs, nil
+}
+
+// DecodeManifests strictly decodes a stream of rendered manifests (what
+// helm template or todoctl render prints), in Helm's install order.
+func DecodeManifests(manifest string) ([]Document, error) {
+	manifests := releaseutil.SplitManifests(manifest)
 	keys := make([]string, 0, len(manifests))
 	for k := range manifests {
 		keys = append(keys, k)
 	}
 	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+	var docs []Document
 	for _, k := range keys {
 		m := manifests[k]
 		source := k
 		if line, _, ok := strings.Cut(strings.TrimSpace(m), "\n"); ok && strings.HasPrefix(line, "# Source: ") {
 			source = strings.TrimPrefix(line, "# Source: ")
 		}
-		if err := add(source, m, false); err != nil {
+		doc, err := decode(source, m, false)
+		if err != nil {
 			return nil, err
 		}
-	}
-	for _, h := range rel.Hooks {
-		if err := add(h.Path, h.Manifest, true); err != nil {
-			return nil, err
+		if doc != nil {
+			docs = append(docs, *doc)
 		}
 	}
 	return docs, nil
 }
 
+// decode strictly decodes one manifest; an empty one is nil.
+func decode(source, manifest string, hook bool) (*Document, error) {
+	if strings.TrimSpace(manifest) == "" {
+		return nil, nil
+	}
+	obj, _, err := strict.Decode([]byte(manifest), nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return &Document{Source: source, Hook: hook, Object: obj}, nil
+}
+
+// PushOptions are how Push reaches a registry.
+type PushOptions struct {
+	Username, Password string // empty: anonymous
+	// PlainHTTP speaks http instead of https; always so for localhost and
+	// 127.0.0.1, as for container engines.
+	PlainHTTP bool
+}
+
 // Push uploads a packaged chart to an OCI repository (oci://host/path) and
-// returns its reference with digest. Empty credentials push anonymously.
-func Push(packagePath, repository, username, password string) (string, error) {
+// returns its reference with digest.
+func Push(packagePath, repository string, o PushOptions) (string, error) {
 	data, err := os.ReadFile(packagePath)
 	if err != nil {
 		return "", fmt.Errorf("push: %w", err)
@@ -156,10 +183,10 @@ func Push(packagePath, repository, username, password string) (string, error) {
 		return "", fmt.Errorf("push: repository %q must start with oci://", repository)
 	}
 	var opts []registry.ClientOption
-	if username != "" {
-		opts = append(opts, registry.ClientOptBasicAuth(username, password))
+	if o.Username != "" {
+		opts = append(opts, registry.ClientOptBasicAuth(o.Username, o.Password))
 	}
-	if h, _, _ := strings.Cut(repo, "/"); strings.HasPrefix(h, "localhost") || strings.HasPrefix(h, "127.0.0.1") {
+	if h, _, _ := strings.Cut(repo, "/"); o.PlainHTTP || strings.HasPrefix(h, "localhost") || strings.HasPrefix(h, "127.0.0.1") {
 		opts = append(opts, registry.ClientOptPlainHTTP())
 	}
 	client, err := registry.NewClient(opts...)

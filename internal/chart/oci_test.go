@@ -70,7 +70,7 @@ func TestOCIPushPull(t *testing.T) {
 	// The deploy tool's Push (what `dagger call publish` runs) reports the digest
 	// of what it stored, and the chart comes back byte for byte. (Manifest digests
 	// differ between pushes: Helm stamps the creation time into the manifest.)
-	got2, err := chart.Push(pkg, "oci://"+strings.Replace(host, "127.0.0.1", "localhost", 1)+"/charts", "", "")
+	got2, err := chart.Push(pkg, "oci://"+strings.Replace(host, "127.0.0.1", "localhost", 1)+"/charts", chart.PushOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestOCIPushPull(t *testing.T) {
 	if pulled2.Manifest.Digest != digest || !bytes.Equal(pulled2.Chart.Data, data) {
 		t.Fatalf("pulled %s (%d bytes), pushed %s (%d bytes)", pulled2.Manifest.Digest, len(pulled2.Chart.Data), digest, len(data))
 	}
-	if _, err := chart.Push(pkg, "https://example.com/x", "", ""); err == nil {
+	if _, err := chart.Push(pkg, "https://example.com/x", chart.PushOptions{}); err == nil {
 		t.Fatal("a non-oci repository was accepted")
 	}
 }
