@@ -43,31 +43,49 @@ func (m *TodoApp) app(publicURL string, authRateLimit bool) *dagger.Service {
 		})
 }
 
-// Up serves the whole stack (PostgreSQL, backend, frontend) for local use:
-// dagger call up --ports 3000:3000, then open http://localhost:3000.
-func (m *TodoApp) Up() *dagger.Service {
-	return m.app("http://localhost:3000", true)
+// Serve serves the whole stack (PostgreSQL, backend, frontend) for local
+// use: dagger call serve up --ports=3000:3000, then open http://localhost:3000.
+// Served on another host port, say where, since sign-in trusts only that
+// origin: dagger call serve --url=http://localhost:8080 up --ports=8080:3000.
+func (m *TodoApp) Serve(
+	// Where the browser reaches the stack (scheme, host, port): the origin
+	// that sign-up and sign-in accept, and the issuer of the tokens.
+	// +optional
+	// +default="http://localhost:3000"
+	url string,
+) (*dagger.Service, error) {
+	origin, err := pipeline.PublicURL(url)
+	if err != nil {
+		return nil, err
+	}
+	return m.app(origin, true), nil
 }
 
-// E2e runs the Playwright journeys, in the official Playwright image (its
+// stackHost is the host name the journeys reach the stack under. Chromium
+// treats a single-label host as a TLD and upgrades http:// to https:// for the
+// HSTS-preloaded ones (app, dev, page, …): under "app" every journey failed
+// with ERR_SSL_PROTOCOL_ERROR. No service alias may be one of them.
+const stackHost = "stack"
+
+// EndToEnd runs the Playwright journeys, in the official Playwright image (its
 // browsers included), against the stack built from both images. Returns the
 // report and screenshots; a failing journey fails the call with its output.
 // +cache="never"
-func (m *TodoApp) E2e(
+func (m *TodoApp) EndToEnd(
 	ctx context.Context,
 	// Playwright image; its version must match @playwright/test in frontend/package-lock.json.
 	// +optional
 	// +default="mcr.microsoft.com/playwright:v1.65.1-noble"
 	playwrightImage string,
 ) (*dagger.Directory, error) {
+	origin := "http://" + stackHost + ":3000"
 	run := dag.Container().From(playwrightImage).
 		WithMountedCache("/root/.npm", dag.CacheVolume("todo-app-npm")).
-		WithDirectory("/app", m.Source.Directory("frontend"), dagger.ContainerWithDirectoryOpts{
-			Exclude: []string{"node_modules", ".next"}}).
+		WithDirectory("/app", m.Frontend).
 		WithWorkdir("/app").
 		WithExec([]string{"npm", "ci", "--no-audit", "--no-fund"}).
-		WithServiceBinding("app", m.app("http://app:3000", false)).
-		WithEnvVariable("E2E_BASE_URL", "http://app:3000").
+		WithServiceBinding(stackHost, m.app(origin, false)).
+		WithEnvVariable("E2E_BASE_URL", origin).
 		WithExec([]string{"npx", "playwright", "test"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	code, err := run.ExitCode(ctx)
 	if err != nil {

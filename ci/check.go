@@ -13,7 +13,7 @@ func (m *TodoApp) Check(ctx context.Context) (string, error) {
 	return runAll(ctx, []step{
 		{"lint", m.Lint},
 		{"test", m.Test},
-		{"scan", func(ctx context.Context) (string, error) { return m.Scan(ctx, "CRITICAL") }},
+		{"scan", func(ctx context.Context) (string, error) { return m.Scan(ctx, "CRITICAL", nil) }},
 		{"prove", func(ctx context.Context) (string, error) { return m.Prove(ctx, nil) }},
 	})
 }

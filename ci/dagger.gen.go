@@ -58,16 +58,18 @@ func convertSlice[I any, O any](in []I, f func(I) O) []O {
 func (r TodoApp) MarshalJSON() ([]byte, error) {
 	var concrete struct {
 		Source          *dagger.Directory
+		Frontend        *dagger.Directory
 		GoImage         string
 		PostgresImage   string
-		K3sImage        string
+		ClusterImage    string
 		TrivyImage      string
 		ActionlintImage string
 	}
 	concrete.Source = r.Source
+	concrete.Frontend = r.Frontend
 	concrete.GoImage = r.GoImage
 	concrete.PostgresImage = r.PostgresImage
-	concrete.K3sImage = r.K3sImage
+	concrete.ClusterImage = r.ClusterImage
 	concrete.TrivyImage = r.TrivyImage
 	concrete.ActionlintImage = r.ActionlintImage
 	return json.Marshal(&concrete)
@@ -76,9 +78,10 @@ func (r TodoApp) MarshalJSON() ([]byte, error) {
 func (r *TodoApp) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
 		Source          *dagger.Directory
+		Frontend        *dagger.Directory
 		GoImage         string
 		PostgresImage   string
-		K3sImage        string
+		ClusterImage    string
 		TrivyImage      string
 		ActionlintImage string
 	}
@@ -87,9 +90,10 @@ func (r *TodoApp) UnmarshalJSON(bs []byte) error {
 		return err
 	}
 	r.Source = concrete.Source
+	r.Frontend = concrete.Frontend
 	r.GoImage = concrete.GoImage
 	r.PostgresImage = concrete.PostgresImage
-	r.K3sImage = concrete.K3sImage
+	r.ClusterImage = concrete.ClusterImage
 	r.TrivyImage = concrete.TrivyImage
 	r.ActionlintImage = concrete.ActionlintImage
 	return nil
@@ -312,7 +316,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*TodoApp).Deploy(&parent, ctx, kubeconfig, registry, registryUsername, registryPassword, ingressClass, url, host)
-		case "E2e":
+		case "EndToEnd":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
@@ -325,7 +329,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg playwrightImage", err))
 				}
 			}
-			return (*TodoApp).E2e(&parent, ctx, playwrightImage)
+			return (*TodoApp).EndToEnd(&parent, ctx, playwrightImage)
 		case "FrontendImage":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -437,7 +441,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platforms", err))
 				}
 			}
-			return (*TodoApp).Publish(&parent, ctx, registry, username, password, version, commit, platforms)
+			var registryService *dagger.Service
+			if inputArgs["registryService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryService"]), &registryService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryService", err))
+				}
+			}
+			return (*TodoApp).Publish(&parent, ctx, registry, username, password, version, commit, platforms, registryService)
 		case "Sbom":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -458,7 +469,28 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg severity", err))
 				}
 			}
-			return (*TodoApp).Scan(&parent, ctx, severity)
+			var only []string
+			if inputArgs["only"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["only"]), &only)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg only", err))
+				}
+			}
+			return (*TodoApp).Scan(&parent, ctx, severity, only)
+		case "Serve":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var url string
+			if inputArgs["url"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
+				}
+			}
+			return (*TodoApp).Serve(&parent, url)
 		case "Test":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -466,13 +498,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*TodoApp).Test(&parent, ctx)
-		case "Up":
-			var parent TodoApp
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			return (*TodoApp).Up(&parent), nil
 		case "":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -484,6 +509,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
 				if err != nil {
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var frontend *dagger.Directory
+			if inputArgs["frontend"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["frontend"]), &frontend)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg frontend", err))
 				}
 			}
 			var goImage string
@@ -500,11 +532,11 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg postgresImage", err))
 				}
 			}
-			var k3SImage string
-			if inputArgs["k3sImage"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["k3sImage"]), &k3SImage)
+			var clusterImage string
+			if inputArgs["clusterImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["clusterImage"]), &clusterImage)
 				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg k3sImage", err))
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg clusterImage", err))
 				}
 			}
 			var trivyImage string
@@ -521,7 +553,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg actionlintImage", err))
 				}
 			}
-			return New(source, goImage, postgresImage, k3SImage, trivyImage, actionlintImage), nil
+			return New(source, frontend, goImage, postgresImage, clusterImage, trivyImage, actionlintImage), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

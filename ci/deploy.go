@@ -84,7 +84,7 @@ func (m *TodoApp) Prove(
 	d.finalStatus(ctx)
 	if pipeline.ScanWithProofs(proofs) {
 		// Part of security: the images carry no critical CVEs.
-		scan, err := m.Scan(ctx, "CRITICAL")
+		scan, err := m.Scan(ctx, "CRITICAL", nil)
 		fmt.Fprintf(&d.report, "== security: image scan (CRITICAL fails)\n%s\n", scan)
 		if err != nil {
 			return "", fmt.Errorf("%simage scan: %w", d.report.String(), err)
@@ -127,7 +127,7 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 	runner := m.toolbox().
 		WithSecretVariable("AUTH_SECRET", dag.SetSecret("todo-auth-"+tag, rand.Text()+rand.Text())).
 		WithSecretVariable("PG_PASSWORD", dag.SetSecret("todo-pg-"+tag, rand.Text()))
-	where := "an ephemeral k3s (" + m.K3sImage + ")"
+	where := "an ephemeral k3s (" + m.ClusterImage + ")"
 	if t.kubeconfig == nil {
 		c, err := m.k3s(ctx, tag)
 		if err != nil {
@@ -140,7 +140,12 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		if t.registry == "" || t.url == "" {
 			return nil, fmt.Errorf("--kubeconfig needs --registry (where the cluster pulls images) and --url (where its Ingress answers)")
 		}
-		refs, err := m.pushImages(ctx, t.registry, t.registryUsername, t.registryPassword, []string{tag}, nil)
+		route, err := pipeline.NewRegistryRoute(t.registry, false)
+		if err != nil {
+			return nil, err
+		}
+		refs, err := m.pushImages(ctx, m.pusher(route, t.registryUsername, t.registryPassword, nil), route, []string{tag},
+			imageBuild{version: tag, commit: "deploy"})
 		if err != nil {
 			return nil, err
 		}

@@ -41,17 +41,16 @@ func (m *TodoApp) FrontendImage(
 	// +default="unknown"
 	commit string,
 ) *dagger.Container {
-	return m.Source.Directory("frontend").DockerBuild(dagger.DirectoryDockerBuildOpts{
+	return m.Frontend.DockerBuild(dagger.DirectoryDockerBuildOpts{
 		Platform: platform, BuildArgs: buildArgs(version, commit)})
 }
 
 // frontendDeps is the frontend image's deps stage (node_modules installed)
 // with the frontend's sources on top: where its checks run.
 func (m *TodoApp) frontendDeps() *dagger.Container {
-	return m.Source.Directory("frontend").
+	return m.Frontend.
 		DockerBuild(dagger.DirectoryDockerBuildOpts{Target: "deps"}).
-		WithDirectory("/app", m.Source.Directory("frontend"), dagger.ContainerWithDirectoryOpts{
-			Exclude: []string{"node_modules", ".next"}}).
+		WithDirectory("/app", m.Frontend).
 		WithEnvVariable("NEXT_TELEMETRY_DISABLED", "1").
 		WithWorkdir("/app")
 }

@@ -47,7 +47,7 @@ func (m *TodoApp) k3s(ctx context.Context, tag string) (*cluster, error) {
 		images = images.WithFile(file, preload.img.WithAnnotation("io.containerd.image.name", ref).AsTarball())
 	}
 	config := dag.CacheVolume("todo-app-k3s-config-" + run)
-	svc := dag.Container().From(m.K3sImage).
+	svc := dag.Container().From(m.ClusterImage).
 		WithNewFile("/usr/local/bin/cgroup-entrypoint", cgroupEntrypoint, dagger.ContainerWithNewFileOpts{Permissions: 0o755}).
 		WithMountedCache("/etc/rancher/k3s", config).
 		// containerd's overlay snapshotter needs a real filesystem, not the container's own.

@@ -22,11 +22,13 @@ type TodoApp struct {
 	// +private
 	Source *dagger.Directory
 	// +private
+	Frontend *dagger.Directory
+	// +private
 	GoImage string
 	// +private
 	PostgresImage string
 	// +private
-	K3sImage string
+	ClusterImage string
 	// +private
 	TrivyImage string
 	// +private
@@ -36,23 +38,31 @@ type TodoApp struct {
 // New creates the pipeline for a checkout of the repository. Every image it
 // uses is an argument: toolchains follow a minor line (golang:1.26-alpine
 // gets Go's security fixes), released tools are pinned by tag and digest.
+//
+// The repository comes in two parts, each uploaded and cache-keyed by its own
+// content, so that a change to one app reruns none of the other app's steps.
 func New(
-	// The repository (its root: dagger.json's directory).
+	// The repository without the frontend app (but with its Dockerfile and
+	// .dockerignore, which the Go tests check): the Go module, chart, workflows.
 	// +defaultPath="/"
-	// +ignore=["**/node_modules", "**/.next", ".git", "ci", "bin", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.db", "**/*.tar"]
+	// +ignore=["**/node_modules", "**/.next", ".git", "ci", "bin", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.db", "**/*.tar", "frontend/**", "!frontend/Dockerfile", "!frontend/.dockerignore"]
 	source *dagger.Directory,
+	// The frontend app (frontend/): its sources, tests and Dockerfile.
+	// +defaultPath="/frontend"
+	// +ignore=["node_modules", ".next", ".e2e", "test-results", "playwright-report", "data", "**/*.db", "**/*.tar"]
+	frontend *dagger.Directory,
 	// Go toolchain for the root module (backend tests, deploy tool).
 	// +optional
 	// +default="golang:1.26-alpine"
 	goImage string,
-	// PostgreSQL that the Go tests run against.
+	// PostgreSQL that the Go tests and the served stack run against.
 	// +optional
 	// +default="postgres:17-alpine"
 	postgresImage string,
-	// k3s for the ephemeral deploy-test cluster.
+	// Kubernetes distribution (k3s) of the ephemeral deploy-test cluster.
 	// +optional
 	// +default="rancher/k3s:v1.33.4-k3s1"
-	k3sImage string,
+	clusterImage string,
 	// Trivy for vulnerability and configuration scans.
 	// +optional
 	// +default="aquasec/trivy:0.67.2@sha256:e2b22eac59c02003d8749f5b8d9bd073b62e30fefaef5b7c8371204e0a4b0c08"
@@ -62,8 +72,8 @@ func New(
 	// +default="rhysd/actionlint:1.7.12@sha256:b1934ee5f1c509618f2508e6eb47ee0d3520686341fec936f3b79331f9315667"
 	actionlintImage string,
 ) *TodoApp {
-	return &TodoApp{Source: source, GoImage: goImage, PostgresImage: postgresImage, K3sImage: k3sImage,
-		TrivyImage: trivyImage, ActionlintImage: actionlintImage}
+	return &TodoApp{Source: source, Frontend: frontend, GoImage: goImage, PostgresImage: postgresImage,
+		ClusterImage: clusterImage, TrivyImage: trivyImage, ActionlintImage: actionlintImage}
 }
 
 // goBase is the Go toolchain with the repository and warm module and build caches.

@@ -2,7 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/todo-app/todo-app/ci/internal/dagger"
@@ -19,8 +20,10 @@ func (m *TodoApp) trivy() *dagger.Container {
 }
 
 // Scan runs Trivy on both images (as tarballs, no registry) and a
-// configuration scan of the chart and Dockerfiles. It fails when a finding
-// reaches the severity threshold and returns the readable report.
+// configuration scan of the chart (rendered with the prod values) and both
+// Dockerfiles. It fails when a finding reaches the severity threshold, or
+// when Trivy cannot scan or skips a target (saying which), and returns the
+// readable report.
 // +cache="never"
 // +check
 func (m *TodoApp) Scan(
@@ -29,8 +32,15 @@ func (m *TodoApp) Scan(
 	// +optional
 	// +default="CRITICAL"
 	severity string,
+	// Parts to scan: backend and frontend (the images' packages), config; all when empty.
+	// +optional
+	only []string,
 ) (string, error) {
 	sev, err := pipeline.SeveritiesFrom(severity)
+	if err != nil {
+		return "", err
+	}
+	parts, err := pipeline.ScanParts(only)
 	if err != nil {
 		return "", err
 	}
@@ -39,25 +49,28 @@ func (m *TodoApp) Scan(
 			return expectClean(ctx, m.trivy().
 				WithMountedFile("/in/image.tar", img.AsTarball()).
 				WithExec([]string{"trivy", "image", "--input", "/in/image.tar", "--severity", sev,
-					"--ignore-unfixed", "--no-progress", "--exit-code", "1"},
+					"--ignore-unfixed", "--no-progress", "--exit-code", strconv.Itoa(pipeline.TrivyFindingsExitCode)},
 					dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}))
 		}}
 	}
-	return runAll(ctx, []step{
+	steps := []step{
 		image("backend", m.BackendImage("", "scan", "scan")),
 		image("frontend", m.FrontendImage("", "scan", "scan")),
 		{"config", func(ctx context.Context) (string, error) {
 			return expectClean(ctx, m.trivy().
 				WithDirectory("/src", m.Source, dagger.ContainerWithDirectoryOpts{
-					Include: []string{"helm-chart/**", "backend/Dockerfile", "frontend/Dockerfile", "compose.yaml"}}).
-				WithExec([]string{"trivy", "config", "--severity", sev, "--exit-code", "1", "/src"},
-					dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}))
+					Include: []string{"helm-chart/**", "backend/Dockerfile", "frontend/Dockerfile"}}).
+				WithExec(append([]string{"trivy", "config", "--severity", sev, "--exit-code", strconv.Itoa(pipeline.TrivyFindingsExitCode)},
+					append(pipeline.TrivyHelmFlags("/src/helm-chart/values-prod.yaml"), "/src")...),
+					dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}), pipeline.ConfigScanTargets...)
 		}},
-	})
+	}
+	return runAll(ctx, slices.DeleteFunc(steps, func(s step) bool { return !slices.Contains(parts, s.name) }))
 }
 
-// expectClean returns a scan's report, as an error when Trivy found something.
-func expectClean(ctx context.Context, scan *dagger.Container) (string, error) {
+// expectClean returns a scan's report, as an error when Trivy found something
+// at the threshold or could not scan at all; the two read differently.
+func expectClean(ctx context.Context, scan *dagger.Container, covers ...string) (string, error) {
 	code, err := scan.ExitCode(ctx)
 	if err != nil {
 		return "", err
@@ -66,10 +79,11 @@ func expectClean(ctx context.Context, scan *dagger.Container) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if code != 0 {
-		return report, fmt.Errorf("findings at or above the threshold:\n%s", report)
+	stderr, err := scan.Stderr(ctx)
+	if err != nil {
+		return "", err
 	}
-	return report, nil
+	return report, pipeline.ScanOutcome(code, report, stderr, covers...)
 }
 
 // Sbom returns CycloneDX SBOMs of both images: backend.cdx.json, frontend.cdx.json.
@@ -82,6 +96,8 @@ func (m *TodoApp) Sbom() *dagger.Directory {
 		file := name + ".cdx.json"
 		out = out.WithFile(file, m.trivy().
 			WithMountedFile("/in/image.tar", img.AsTarball()).
+			// Trivy creates no folders, and its image has no /out.
+			WithDirectory("/out", dag.Directory()).
 			WithExec([]string{"trivy", "image", "--input", "/in/image.tar", "--format", "cyclonedx", "--output", "/out/" + file}).
 			File("/out/"+file))
 	}

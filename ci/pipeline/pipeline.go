@@ -6,8 +6,11 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -71,6 +74,58 @@ func RegistryHost(registry string) string {
 	return host
 }
 
+// RegistryTunnelHost is the host name a registry given as a service is bound
+// under in the push container.
+const RegistryTunnelHost = "registry"
+
+// RegistryRoute is how the push container reaches a registry: by its own
+// address, or through a service bound as RegistryTunnelHost on the same port
+// (a registry on the caller's machine, which only the CLI's tunnel reaches).
+type RegistryRoute struct {
+	Registry  string // what the user named, e.g. localhost:5000/acme
+	Push      string // what the push container uses
+	PlainHTTP bool
+}
+
+// NewRegistryRoute routes pushes to registry, through the tunnel when asked.
+func NewRegistryRoute(registry string, tunnel bool) (RegistryRoute, error) {
+	registry = strings.TrimSuffix(registry, "/")
+	host := RegistryHost(registry)
+	if host == "" {
+		return RegistryRoute{}, errors.New("registry is empty: give one like ghcr.io/acme")
+	}
+	if !tunnel {
+		return RegistryRoute{Registry: registry, Push: registry}, nil
+	}
+	_, port, err := net.SplitHostPort(host)
+	if err != nil {
+		return RegistryRoute{}, fmt.Errorf("registry %q: with a registry service, give its port (e.g. localhost:5000/acme)", registry)
+	}
+	return RegistryRoute{Registry: registry, Push: RegistryTunnelHost + ":" + port + strings.TrimPrefix(registry, host), PlainHTTP: true}, nil
+}
+
+// Flags are the deploy tool's push flags for the route.
+func (r RegistryRoute) Flags() []string {
+	if r.PlainHTTP {
+		return []string{"--plain-http"}
+	}
+	return nil
+}
+
+// Public turns a reference pushed through the route into one under the
+// registry's own address, as its users pull it.
+func (r RegistryRoute) Public(ref string) string {
+	prefix, trimmed := strings.ToLower(r.Push), strings.TrimPrefix(ref, "oci://")
+	if !strings.HasPrefix(strings.ToLower(trimmed), prefix) {
+		return ref
+	}
+	public := strings.ToLower(r.Registry) + trimmed[len(prefix):]
+	if trimmed != ref {
+		public = "oci://" + public
+	}
+	return public
+}
+
 var severities = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
 
 // SeveritiesFrom turns a threshold (e.g. HIGH) into Trivy's --severity list
@@ -81,6 +136,83 @@ func SeveritiesFrom(threshold string) (string, error) {
 		return "", fmt.Errorf("severity %q: want one of %s", threshold, strings.Join(severities, ", "))
 	}
 	return strings.Join(severities[i:], ","), nil
+}
+
+// TrivyFindingsExitCode is the exit code Trivy is told to use for findings at
+// the threshold (--exit-code). Trivy exits 1 when it cannot scan at all (a
+// database download failed, an unreadable input), so findings must not be 1.
+const TrivyFindingsExitCode = 3
+
+// TrivyHelmFlags make Trivy render the chart as a cluster would install it:
+// for the Kubernetes version the chart is rendered for elsewhere (Trivy's
+// default, 1.20, is older than the chart allows, and Trivy then scans no
+// template at all), with the values file given and the Secret referenced.
+func TrivyHelmFlags(valuesFile string) []string {
+	return []string{"--helm-kube-version", strings.TrimPrefix(KubeVersion, "v"),
+		"--helm-values", valuesFile, "--helm-set", "secrets.existingSecret=todo-app-secrets"}
+}
+
+// KubeVersion is the Kubernetes version the chart is rendered for in scans;
+// the deploy tool's default (internal/chart.DefaultKubeVersion) is the same.
+const KubeVersion = "v1.33.0"
+
+// ScanOutcome reads a Trivy run's exit code: nil when clean, an error naming
+// the findings, or an error saying the scan itself failed (with what Trivy
+// printed), so that a scan that never ran cannot pass for a vulnerability
+// report. A clean scan must also name each target in covers: Trivy skips what
+// it cannot read (a chart it cannot render) and still exits 0.
+func ScanOutcome(code int, report, stderr string, covers ...string) error {
+	switch code {
+	case 0:
+		for _, target := range covers {
+			if !strings.Contains(report, target) && !strings.Contains(stderr, target) {
+				return fmt.Errorf("trivy did not scan %s, so it was not checked:\n%s", target, Tail(stderr+"\n"+report, 30))
+			}
+		}
+		return nil
+	case TrivyFindingsExitCode:
+		return fmt.Errorf("findings at or above the threshold:\n%s", report)
+	default:
+		return fmt.Errorf("trivy could not scan (exit %d), so nothing was checked:\n%s", code, Tail(stderr+"\n"+report, 30))
+	}
+}
+
+// ConfigScanTargets are what the configuration scan must have scanned.
+var ConfigScanTargets = []string{"backend/Dockerfile", "frontend/Dockerfile", "helm-chart/templates/deployments.yaml"}
+
+// scanParts are the parts of a scan.
+var scanParts = []string{"backend", "frontend", "config"}
+
+// ScanParts checks which parts of a scan to run: all when none are named.
+func ScanParts(only []string) ([]string, error) {
+	if len(only) == 0 {
+		return scanParts, nil
+	}
+	for _, p := range only {
+		if !slices.Contains(scanParts, p) {
+			return nil, fmt.Errorf("scan part %q: want %s", p, strings.Join(scanParts, ", "))
+		}
+	}
+	return only, nil
+}
+
+// PublicURL checks where a served stack is reached from the browser: an
+// http(s) origin (scheme, host, optional port), returned without a trailing
+// slash, as Better Auth compares origins.
+func PublicURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return "", fmt.Errorf("url %q: want an origin like http://localhost:8080", raw)
+	}
+	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("url %q: give only scheme, host and port, like http://localhost:8080", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("url %q: port %q is not 1-65535", raw, p)
+		}
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // DeployValues are the chart overrides for an ephemeral or existing cluster:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -145,5 +146,120 @@ func TestNeedsLocalStackMatchesTheRootModule(t *testing.T) {
 	slices.Sort(found)
 	if found = slices.Compact(found); !slices.Equal(found, NeedsLocalStack) {
 		t.Fatalf("packages that start the local stack = %q, NeedsLocalStack = %q", found, NeedsLocalStack)
+	}
+}
+
+func TestScanOutcome(t *testing.T) {
+	for _, tt := range []struct {
+		code int
+		want string // "" for clean
+	}{
+		{0, ""},
+		{TrivyFindingsExitCode, "findings at or above the threshold"},
+		{1, "trivy could not scan (exit 1)"},
+		{2, "trivy could not scan (exit 2)"},
+	} {
+		err := ScanOutcome(tt.code, "REPORT", "FATAL init error: DB download failed")
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("exit %d: %v", tt.code, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("exit %d: %v, want %q", tt.code, err, tt.want)
+		}
+		if failed := tt.code != TrivyFindingsExitCode; failed != strings.Contains(err.Error(), "DB download failed") {
+			t.Errorf("exit %d: a failure to scan must show Trivy's own error, findings only the report: %v", tt.code, err)
+		}
+	}
+	if err := ScanOutcome(0, "backend/Dockerfile", "ERROR [helm scanner] Failed to render Chart files", ConfigScanTargets...); err == nil ||
+		!strings.Contains(err.Error(), "did not scan frontend/Dockerfile") || !strings.Contains(err.Error(), "Failed to render") {
+		t.Errorf("a clean exit that skipped targets: %v", err)
+	}
+	if err := ScanOutcome(0, strings.Join(ConfigScanTargets, "\n"), "", ConfigScanTargets...); err != nil {
+		t.Errorf("a clean scan of every target: %v", err)
+	}
+	if TrivyFindingsExitCode == 1 {
+		t.Error("findings must not share Trivy's exit code for errors (1)")
+	}
+}
+
+func TestPublicURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"http://localhost:3000", "http://localhost:3000"},
+		{"http://localhost:8080/", "http://localhost:8080"},
+		{" https://todo.example.com ", "https://todo.example.com"},
+		{"http://[::1]:8080", "http://[::1]:8080"},
+		{"localhost:8080", ""},
+		{"ftp://localhost", ""},
+		{"http://localhost:8080/app", ""},
+		{"http://localhost:0", ""},
+		{"http://localhost:99999", ""},
+		{"http://user:pw@localhost", ""},
+		{"http://", ""},
+	} {
+		got, err := PublicURL(tt.in)
+		if got != tt.want || (err == nil) != (tt.want != "") {
+			t.Errorf("PublicURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestRegistryRoute(t *testing.T) {
+	direct, err := NewRegistryRoute("ghcr.io/Acme/", false)
+	if err != nil || direct.Push != "ghcr.io/Acme" || direct.Flags() != nil {
+		t.Fatalf("direct = %+v, %v", direct, err)
+	}
+	if got := direct.Public("ghcr.io/acme/todo-backend:1.2.3@sha256:ab"); got != "ghcr.io/acme/todo-backend:1.2.3@sha256:ab" {
+		t.Errorf("direct Public = %s", got)
+	}
+	tunnel, err := NewRegistryRoute("localhost:5000/Self-Test", true)
+	if err != nil || tunnel.Push != "registry:5000/Self-Test" || !slices.Equal(tunnel.Flags(), []string{"--plain-http"}) {
+		t.Fatalf("tunnel = %+v, %v", tunnel, err)
+	}
+	for pushed, want := range map[string]string{
+		ImageRef(tunnel.Push, BackendImage, "") + ":1.2.3@sha256:ab":    "localhost:5000/self-test/todo-backend:1.2.3@sha256:ab",
+		"oci://registry:5000/self-test/charts/todo-app:0.1.0@sha256:cd": "oci://localhost:5000/self-test/charts/todo-app:0.1.0@sha256:cd",
+		"somewhere.else/x:1": "somewhere.else/x:1",
+	} {
+		if got := tunnel.Public(pushed); got != want {
+			t.Errorf("Public(%s) = %s, want %s", pushed, got, want)
+		}
+	}
+	if got := ChartRepo(tunnel.Push); got != "oci://registry:5000/self-test/charts" {
+		t.Errorf("ChartRepo = %s", got)
+	}
+	if _, err := NewRegistryRoute("localhost/acme", true); err == nil {
+		t.Error("a tunnel without a port was accepted")
+	}
+	if _, err := NewRegistryRoute("", false); err == nil {
+		t.Error("an empty registry was accepted")
+	}
+}
+
+func TestTrivyHelmFlags(t *testing.T) {
+	got := strings.Join(TrivyHelmFlags("/src/helm-chart/values-prod.yaml"), " ")
+	if got != "--helm-kube-version 1.33.0 --helm-values /src/helm-chart/values-prod.yaml --helm-set secrets.existingSecret=todo-app-secrets" {
+		t.Errorf("TrivyHelmFlags = %s", got)
+	}
+	chart, err := os.ReadFile("../../internal/chart/chart.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(chart), `DefaultKubeVersion = "`+KubeVersion+`"`) {
+		t.Errorf("KubeVersion %s differs from the deploy tool's DefaultKubeVersion", KubeVersion)
+	}
+}
+
+func TestScanParts(t *testing.T) {
+	if all, err := ScanParts(nil); err != nil || !slices.Equal(all, []string{"backend", "frontend", "config"}) {
+		t.Errorf("ScanParts(nil) = %v, %v", all, err)
+	}
+	if got, err := ScanParts([]string{"config"}); err != nil || !slices.Equal(got, []string{"config"}) {
+		t.Errorf("ScanParts(config) = %v, %v", got, err)
+	}
+	if _, err := ScanParts([]string{"images"}); err == nil || !strings.Contains(err.Error(), "backend, frontend, config") {
+		t.Errorf("an unknown part: %v", err)
 	}
 }
