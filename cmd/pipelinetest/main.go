@@ -1,0 +1,466 @@
+// Command pipelinetest is the Dagger module's self-test. It calls every
+// function that needs no cluster through the dagger CLI, as a user would, on
+// whatever engine dagger reaches, and checks what each returns, not only its
+// exit status. It prints a line per function with its time, then a count.
+//
+//	go run ./cmd/pipelinetest [-only lint,sbom] [-out DIR] [-- constructor flags]
+//
+// Constructor flags go to every call, e.g. tag-only images for an engine that
+// cannot resolve digests: -- --trivy-image=aquasec/trivy:0.67.2.
+//
+// publish pushes to a registry this program serves on 127.0.0.1, which the
+// engine's containers reach through the CLI's tunnel (--registry-service
+// tcp://…): that holds on every engine, a Docker-run one included. The pushed
+// images are pulled back here by digest and run with `dagger core container
+// import`; the chart is pulled back and compared.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	helmregistry "helm.sh/helm/v3/pkg/registry"
+
+	"github.com/todo-app/todo-app/internal/chart"
+	"github.com/todo-app/todo-app/internal/devstack"
+	"github.com/todo-app/todo-app/internal/images"
+	"github.com/todo-app/todo-app/internal/pipelinetest"
+	"github.com/todo-app/todo-app/internal/smoke"
+)
+
+// Stamped into the images and checked in what comes back.
+const version = "0.0.0-selftest"
+
+type selftest struct {
+	dagger      string
+	constructor []string
+	out         string
+	commit      string
+}
+
+type check struct {
+	name string
+	run  func(ctx context.Context) (string, error)
+}
+
+func main() {
+	t := selftest{}
+	var only string
+	flag.StringVar(&t.dagger, "dagger", "dagger", "the dagger CLI")
+	flag.StringVar(&only, "only", "", "comma-separated checks to run (default all)")
+	flag.StringVar(&t.out, "out", "", "folder for what the functions return and the calls' logs (default: a temporary one)")
+	flag.Parse()
+	t.constructor = flag.Args()
+	ctx := context.Background()
+
+	var err error
+	if t.out == "" {
+		if t.out, err = os.MkdirTemp("", "pipelinetest-"); err != nil {
+			fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(t.out, "logs"), 0o755); err != nil {
+		fatal(err)
+	}
+	if t.commit, err = gitCommit(); err != nil {
+		fatal(err)
+	}
+	checks := t.checks()
+	if only != "" {
+		names := strings.Split(only, ",")
+		for _, n := range names {
+			if !slices.ContainsFunc(checks, func(c check) bool { return c.name == n }) {
+				fatal(fmt.Errorf("-only: no check %q", n))
+			}
+		}
+		checks = slices.DeleteFunc(checks, func(c check) bool { return !slices.Contains(names, c.name) })
+	}
+
+	fmt.Printf("pipeline self-test: %d checks, outputs and logs in %s\n", len(checks), t.out)
+	passed, failed := 0, 0
+	start := time.Now()
+	for _, c := range checks {
+		began := time.Now()
+		detail, err := c.run(ctx)
+		took := time.Since(began).Seconds()
+		if err != nil {
+			failed++
+			fmt.Printf("%-16s FAIL %7.1fs  %s\n", c.name, took, indent(err.Error()))
+			continue
+		}
+		passed++
+		fmt.Printf("%-16s ok   %7.1fs  %s\n", c.name, took, detail)
+	}
+	fmt.Printf("total %.0fs\npipeline: %d passed, %d failed\n", time.Since(start).Seconds(), passed, failed)
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
+
+func (t *selftest) checks() []check {
+	return []check{
+		{"lint", t.lint},
+		{"test", t.test},
+		{"end-to-end", t.endToEnd},
+		{"sbom", t.sbom},
+		{"chart", t.chart},
+		{"manifests", t.manifests},
+		{"backend-image", t.backendImage},
+		{"frontend-image", t.frontendImage},
+		{"serve", t.serve},
+		{"publish", t.publish},
+		{"scan", t.scan},
+	}
+}
+
+// call runs `dagger call [constructor flags] args…` and returns its stdout;
+// its progress goes to logs/<log>.log, whose end an error quotes.
+func (t *selftest) call(ctx context.Context, log string, args ...string) (string, error) {
+	return t.run(ctx, log, append(append([]string{"call"}, t.constructor...), args...)...)
+}
+
+func (t *selftest) run(ctx context.Context, log string, args ...string) (string, error) {
+	logFile := filepath.Join(t.out, "logs", log+".log")
+	f, err := os.Create(logFile)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var stdout bytes.Buffer
+	cmd := exec.CommandContext(ctx, t.dagger, append([]string{"--progress=plain"}, args...)...)
+	cmd.Stdout, cmd.Stderr = &stdout, f
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("dagger %s: %w\n%s", strings.Join(args, " "), err, tail(logFile, 25))
+	}
+	return stdout.String(), nil
+}
+
+// summaryOK checks a runAll summary: each part listed as ok.
+func summaryOK(out string, parts ...string) (string, error) {
+	for _, p := range parts {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p) + `\s+ok\s`).MatchString(out) {
+			return "", fmt.Errorf("the summary does not list %q as ok:\n%s", p, out)
+		}
+	}
+	return strings.Join(parts, ", ") + " ok", nil
+}
+
+func (t *selftest) lint(ctx context.Context) (string, error) {
+	out, err := t.call(ctx, "lint", "lint")
+	if err != nil {
+		return "", err
+	}
+	return summaryOK(out, "go vet", "eslint", "tsc", "chart", "actionlint")
+}
+
+func (t *selftest) test(ctx context.Context) (string, error) {
+	out, err := t.call(ctx, "test", "test")
+	if err != nil {
+		return "", err
+	}
+	return summaryOK(out, "go", "frontend")
+}
+
+func (t *selftest) endToEnd(ctx context.Context) (string, error) {
+	dir := filepath.Join(t.out, "end-to-end")
+	if _, err := t.call(ctx, "end-to-end", "end-to-end", "-o", dir); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "playwright-report", "index.html")); err != nil {
+		return "", fmt.Errorf("no HTML report exported: %w", err)
+	}
+	shots, _ := filepath.Glob(filepath.Join(dir, "test-results", "*", "*.png"))
+	more, _ := filepath.Glob(filepath.Join(dir, "test-results", "*.png"))
+	return fmt.Sprintf("report exported, %d screenshots", len(shots)+len(more)), nil
+}
+
+func (t *selftest) sbom(ctx context.Context) (string, error) {
+	dir := filepath.Join(t.out, "sbom")
+	if _, err := t.call(ctx, "sbom", "sbom", "-o", dir); err != nil {
+		return "", err
+	}
+	var counts []string
+	for file, want := range map[string]string{"backend.cdx.json": "github.com/jackc/pgx", "frontend.cdx.json": "next"} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			return "", err
+		}
+		n, err := pipelinetest.SBOM(b, want)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", file, err)
+		}
+		counts = append(counts, fmt.Sprintf("%s %d components", file, n))
+	}
+	slices.Sort(counts)
+	return strings.Join(counts, ", "), nil
+}
+
+func (t *selftest) chart(ctx context.Context) (string, error) {
+	dir := filepath.Join(t.out, "chart")
+	if err := os.MkdirAll(dir, 0o755); err != nil { // -o into a folder only when it exists
+		return "", err
+	}
+	if _, err := t.call(ctx, "chart", "chart", "-o", dir+"/"); err != nil {
+		return "", err
+	}
+	pkgs, _ := filepath.Glob(filepath.Join(dir, "*.tgz"))
+	if len(pkgs) != 1 {
+		return "", fmt.Errorf("exported %v, want one .tgz", pkgs)
+	}
+	vals, err := chart.Values([]string{"helm-chart/values-dev.yaml"}, []string{
+		"secrets.betterAuthSecret=" + strings.Repeat("x", 32), "postgresql.auth.password=selftest"})
+	if err != nil {
+		return "", err
+	}
+	if err := pipelinetest.LintChart(pkgs[0], vals); err != nil {
+		return "", err
+	}
+	return filepath.Base(pkgs[0]) + " passes helm lint --strict", nil
+}
+
+func (t *selftest) manifests(ctx context.Context) (string, error) {
+	var details []string
+	for _, env := range []string{"dev", "prod"} {
+		file := filepath.Join(t.out, env+".yaml")
+		if _, err := t.call(ctx, "manifests-"+env, "manifests", "--env="+env, "-o", file); err != nil {
+			return "", err
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		summary, err := pipelinetest.CheckManifests(string(b))
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", env, err)
+		}
+		details = append(details, env+": "+summary)
+	}
+	return strings.Join(details, "; "), nil
+}
+
+// labels are what both images must carry for this self-test's build.
+func (t *selftest) labels(title string) map[string]string {
+	return map[string]string{"org.opencontainers.image.title": title,
+		"org.opencontainers.image.version": version, "org.opencontainers.image.revision": t.commit}
+}
+
+// image exports an image and checks its configuration, then runs a command in
+// it. Its health check is checked where users get it, in publish: Dagger
+// v0.19.10's builds drop HEALTHCHECK (dagger/dagger#9515), and publish restores it.
+func (t *selftest) image(ctx context.Context, fn, title string, run []string, want string) (string, error) {
+	build := []string{fn, "--version=" + version, "--commit=" + t.commit}
+	tarball := filepath.Join(t.out, fn+".tar")
+	if _, err := t.call(ctx, fn+"-export", append(build, "export", "--path="+tarball)...); err != nil {
+		return "", err
+	}
+	cfg, err := pipelinetest.ReadImageConfig(tarball)
+	if err != nil {
+		return "", err
+	}
+	if err := pipelinetest.CheckImage(cfg, t.labels(title)); err != nil {
+		return "", err
+	}
+	out, err := t.call(ctx, fn+"-run", append(build, "with-exec", "--args="+strings.Join(run, ","), "stdout")...)
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(out, want) {
+		return "", fmt.Errorf("%s printed %q, want %q in it", strings.Join(run, " "), out, want)
+	}
+	return fmt.Sprintf("user %s, labels set; %s: %s", cfg.User, strings.Join(run, " "), strings.TrimSpace(out)), nil
+}
+
+func (t *selftest) backendImage(ctx context.Context) (string, error) {
+	return t.image(ctx, "backend-image", "todo-backend", []string{"/server", "version"}, version)
+}
+
+func (t *selftest) frontendImage(ctx context.Context) (string, error) {
+	return t.image(ctx, "frontend-image", "todo-frontend", []string{"ls", "/app/server.js"}, "/app/server.js")
+}
+
+// serve serves the stack on a free port of this machine, as a user would,
+// and runs the repository's smoke test through it.
+func (t *selftest) serve(ctx context.Context) (string, error) {
+	port, err := devstack.FreePort()
+	if err != nil {
+		return "", err
+	}
+	url := fmt.Sprintf("http://localhost:%d", port)
+	logFile := filepath.Join(t.out, "logs", "serve.log")
+	logOut, err := os.Create(logFile)
+	if err != nil {
+		return "", err
+	}
+	defer logOut.Close()
+	cmd := exec.Command(t.dagger, append(append([]string{"--progress=plain", "call"}, t.constructor...),
+		"serve", "--url="+url, "up", fmt.Sprintf("--ports=%d:3000", port))...)
+	cmd.Stdout, cmd.Stderr = logOut, logOut
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	// The first serve builds both images: allow for it.
+	deadline := time.Now().Add(15 * time.Minute)
+	for {
+		if resp, err := http.Get(url + "/api/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			return "", fmt.Errorf("dagger call serve … up exited: %v\n%s", err, tail(logFile, 25))
+		case <-time.After(2 * time.Second):
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("%s/api/health did not answer 200 in 15 min\n%s", url, tail(logFile, 25))
+		}
+	}
+	report := smoke.Run(ctx, url, smoke.Options{Reachable: 2 * time.Minute})
+	if err := report.Err(); err != nil {
+		return "", fmt.Errorf("smoke test through %s:\n%s", url, report)
+	}
+	return fmt.Sprintf("served on %s; smoke test: %d steps passed", url, len(report.Steps)), nil
+}
+
+// publish pushes to a registry served here, then pulls everything back.
+func (t *selftest) publish(ctx context.Context) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	host := ln.Addr().String()
+	out, err := t.call(ctx, "publish", "publish", "--registry="+host+"/selftest", "--registry-service=tcp://"+host,
+		"--version="+version, "--commit="+t.commit)
+	if err != nil {
+		return "", err
+	}
+	refs := strings.Fields(out)
+	want := []string{"todo-backend:" + version, "todo-backend:" + t.commit[:7], "todo-frontend:" + version,
+		"todo-frontend:" + t.commit[:7], "charts/todo-app:"}
+	if len(refs) != len(want) {
+		return "", fmt.Errorf("publish returned %q, want %d references", out, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(refs[i], host+"/selftest/"+w) || !strings.Contains(refs[i], "@sha256:") {
+			return "", fmt.Errorf("reference %d is %q, want %s/selftest/%s…@sha256:…", i, refs[i], host, w)
+		}
+	}
+	// Both images, by digest, pulled back here and checked; the backend run by the engine.
+	var pulled []string
+	for i, title := range map[int]string{0: "todo-backend", 2: "todo-frontend"} {
+		ref, digest, _ := strings.Cut(refs[i], "@")
+		repo, _, _ := strings.Cut(ref, ":"+version)
+		tarball := filepath.Join(t.out, "pulled-"+title+".tar")
+		if _, err := images.Pull(repo+"@"+digest, runtime.GOOS+"/"+runtime.GOARCH, tarball, images.Options{PlainHTTP: true}); err != nil {
+			return "", err
+		}
+		cfg, err := pipelinetest.ReadImageConfig(tarball)
+		if err != nil {
+			return "", err
+		}
+		if err := pipelinetest.CheckImage(cfg, t.labels(title)); err != nil {
+			return "", fmt.Errorf("pulled %s: %w", title, err)
+		}
+		hc, err := pipelinetest.CheckHealthcheck(cfg)
+		if err != nil {
+			return "", fmt.Errorf("pulled %s: %w", title, err)
+		}
+		pulled = append(pulled, fmt.Sprintf("%s %s (health check %.24s…)", title, digest[:19], hc))
+	}
+	slices.Sort(pulled)
+	run, err := t.run(ctx, "publish-run", "core", "container", "import", "--source="+filepath.Join(t.out, "pulled-todo-backend.tar"),
+		"with-exec", "--args=/server,version", "stdout")
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(run, version) || !strings.Contains(run, t.commit[:7]) {
+		return "", fmt.Errorf("the pulled backend printed %q, want version %s and commit %s", run, version, t.commit[:7])
+	}
+	// The chart, pulled back with Helm's registry client.
+	chartRef, chartDigest, _ := strings.Cut(strings.TrimPrefix(refs[4], "oci://"), "@")
+	client, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP(), helmregistry.ClientOptWriter(io.Discard))
+	if err != nil {
+		return "", err
+	}
+	res, err := client.Pull(chartRef)
+	if err != nil {
+		return "", fmt.Errorf("pull %s: %w", chartRef, err)
+	}
+	if res.Manifest.Digest != chartDigest || res.Chart.Meta.Name != "todo-app" {
+		return "", fmt.Errorf("pulled chart %s %s, want todo-app %s", res.Chart.Meta.Name, res.Manifest.Digest, chartDigest)
+	}
+	return fmt.Sprintf("%d references; pulled by digest: %s; the backend ran; chart %s pulled back", len(refs),
+		strings.Join(pulled, ", "), res.Chart.Meta.Version), nil
+}
+
+func (t *selftest) scan(ctx context.Context) (string, error) {
+	out, err := t.call(ctx, "scan-config", "scan", "--only=config")
+	if err != nil {
+		return "", err
+	}
+	return summaryOK(out, "config")
+}
+
+func gitCommit() (string, error) {
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", fmt.Errorf("git rev-parse HEAD: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// tail is the end of a log file, for an error.
+func tail(file string, n int) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "  … " + file + ":\n" + strings.Join(lines, "\n")
+}
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
+
+func fatal(err error) {
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	fmt.Fprintln(os.Stderr, "pipelinetest:", err)
+	os.Exit(2)
+}
