@@ -79,13 +79,37 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-postgresql" (include "todo-app.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/*
+Whether the chart runs PostgreSQL in the cluster: postgresql.enabled, and no
+secrets.databaseUrl given (a URL that is given means that database).
+*/}}
+{{- define "todo-app.postgresqlDeployed" -}}
+{{- if and .Values.postgresql.enabled (not .Values.secrets.databaseUrl) }}true{{ end }}
+{{- end }}
+
+{{/*
+The in-cluster PostgreSQL's password: postgresql.auth.password when given, else
+the one the release's Secret already holds (so helm upgrade keeps it), else a
+new random one. Written back into .Values, so every template of one render
+uses the same.
+*/}}
+{{- define "todo-app.postgresqlPassword" -}}
+{{- if not .Values.postgresql.auth.password }}
+{{- $secret := lookup "v1" "Secret" .Release.Namespace (include "todo-app.secretName" .) }}
+{{- $kept := dig "data" "postgresql-password" "" ($secret | default dict) }}
+{{- $_ := set .Values.postgresql.auth "password" (ternary (b64dec $kept) (randAlphaNum 32) (ne $kept "")) }}
+{{- end }}
+{{- .Values.postgresql.auth.password }}
+{{- end }}
+
 {{/* The database URL the chart puts in its Secret, with clear errors when it cannot. */}}
 {{- define "todo-app.databaseUrl" -}}
-{{- if .Values.postgresql.enabled }}
-{{- $pw := required "postgresql.auth.password is required when postgresql.enabled=true (e.g. --set postgresql.auth.password=...)" .Values.postgresql.auth.password }}
-{{- printf "postgres://%s:%s@%s:5432/%s?sslmode=disable" .Values.postgresql.auth.username (urlquery $pw) (include "todo-app.postgresqlName" .) .Values.postgresql.auth.database }}
+{{- if .Values.secrets.databaseUrl }}
+{{- .Values.secrets.databaseUrl }}
+{{- else if .Values.postgresql.enabled }}
+{{- printf "postgres://%s:%s@%s:5432/%s?sslmode=disable" .Values.postgresql.auth.username (include "todo-app.postgresqlPassword" . | urlquery) (include "todo-app.postgresqlName" .) .Values.postgresql.auth.database }}
 {{- else }}
-{{- required "secrets.databaseUrl is required: set it, enable postgresql, or give secrets.existingSecret" .Values.secrets.databaseUrl }}
+{{- fail "secrets.databaseUrl is required: set it, enable postgresql, or give secrets.existingSecret" }}
 {{- end }}
 {{- end }}
 

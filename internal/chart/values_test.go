@@ -91,9 +91,8 @@ func TestRequiredValuesFailClearly(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := map[string][]string{
-		"secrets.betterAuthSecret is required":                         {"secrets.databaseUrl=postgres://x"},
-		"secrets.databaseUrl is required":                              {"secrets.betterAuthSecret=" + authSecret},
-		"postgresql.auth.password is required when postgresql.enabled": {"postgresql.enabled=true", "secrets.betterAuthSecret=" + authSecret},
+		"secrets.betterAuthSecret is required": {"secrets.databaseUrl=postgres://x"},
+		"secrets.databaseUrl is required":      {"secrets.betterAuthSecret=" + authSecret},
 	}
 	for want, sets := range tests {
 		vals, _ := chart.Values(nil, sets)
