@@ -1,4 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
+import { expect, test, watch } from "./fixtures";
 
 const password = "correct horse battery";
 let counter = 0;
@@ -111,6 +112,7 @@ test("the assistant adds and completes tasks, and the list follows", async ({ pa
 
 test("a second user sees none of the first user's tasks", async ({ browser }) => {
   const first = await browser.newPage();
+  const firstProblems = watch(first);
   await signUp(first, newEmail("first"));
   await first.getByLabel("New task title").fill("first user's secret");
   await first.getByRole("button", { name: "Add task" }).click();
@@ -118,12 +120,25 @@ test("a second user sees none of the first user's tasks", async ({ browser }) =>
 
   const context = await browser.newContext(); // separate cookies
   const second = await context.newPage();
+  const secondProblems = watch(second);
   await signUp(second, newEmail("second"));
   await expect(second.getByText("No tasks yet")).toBeVisible();
   await chat(second, "show my tasks");
   await expect(second.getByRole("log", { name: "Messages" }).getByText("You have no tasks.")).toBeVisible();
   await expect(second.getByText("first user's secret")).toHaveCount(0);
   await context.close();
+  expect([...firstProblems, ...secondProblems], "console errors and failed page assets").toEqual([]);
+});
+
+test("every page has an icon: no request for one fails", async ({ page, request }) => {
+  await page.goto("/login");
+  const icon = page.locator('link[rel="icon"]').first();
+  await expect(icon).toHaveAttribute("href", /.+/);
+  for (const path of [(await icon.getAttribute("href")) ?? "", "/favicon.ico"]) {
+    const res = await request.get(path);
+    expect(res.status(), path).toBe(200);
+    expect(res.headers()["content-type"], path).toMatch(/^image\//);
+  }
 });
 
 // Presses Tab from the top of the page until the labelled field has the focus.
