@@ -13,9 +13,10 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The backend image is this binary on a ~2 MB distroless base; the image budget is 25 MB.
 BACKEND_BINARY_BUDGET_MB := 23
 
-.PHONY: help test prereqs fmt-check vet actionlint go-test frontend-deps frontend-check frontend-build e2e ci-module bindings-check pipeline run build bench image-size
+.PHONY: help up test prereqs fmt-check vet actionlint go-test frontend-deps frontend-check frontend-build e2e ci-module bindings-check pipeline run build bench image-size
 
 help:
+	@echo "make up          the whole app on http://localhost:3000 with only Go and Node (data kept in .local/)"
 	@echo "make run         run the backend locally (embedded SQLite, offline assistant)"
 	@echo "make test        the whole test suite: Go (vet, race detector, real PostgreSQL), frontend"
 	@echo "                 (eslint, tsc, vitest, production build) and Playwright end-to-end in Chromium"
@@ -71,6 +72,12 @@ bindings-check:
 PIPELINE_FLAGS ?=
 pipeline:
 	$(GO) run ./cmd/pipelinetest -- $(PIPELINE_FLAGS)
+
+# The whole app without containers: SQLite files for both apps in .local/ (kept
+# across runs), or both in the PostgreSQL of DATABASE_URL; the offline assistant.
+up: frontend-build
+	$(GO) build -o bin/devstack ./cmd/devstack
+	exec bin/devstack -repo . -frontend frontend/.next/standalone -port 3000 -host localhost -data .local
 
 run:
 	$(GO) run ./backend/cmd/server serve

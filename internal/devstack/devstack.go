@@ -1,10 +1,13 @@
 // Package devstack runs the whole app on this machine as real processes: a
-// throwaway PostgreSQL cluster, the backend binary and the standalone
-// frontend build, wired together as in production. End-to-end tests and the
-// deploy tool's smoke test run against it.
+// throwaway PostgreSQL cluster (or SQLite files kept in a folder), the
+// backend binary and the standalone frontend build, wired together as in
+// production. End-to-end tests and the deploy tool's smoke test run against
+// it, and `make up` serves the app with it.
 package devstack
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -33,6 +36,16 @@ type Options struct {
 	FrontendDir string
 	// FrontendPort is where the app is served; 0 picks a free port.
 	FrontendPort int
+	// Host is the host name of URL, the origin sign-in trusts: 127.0.0.1
+	// when empty (a browser at http://localhost:3000 needs "localhost").
+	Host string
+	// DataDir, when set, keeps the app's data across runs: both apps' SQLite
+	// files and the auth secret (Better Auth encrypts its signing keys with
+	// it). Empty: a throwaway PostgreSQL cluster, removed by Stop.
+	DataDir string
+	// DatabaseURL, with DataDir, is a PostgreSQL both apps use instead of
+	// the SQLite files.
+	DatabaseURL string
 	// Logs receives both servers' output; discarded when nil.
 	Logs io.Writer
 }
@@ -43,7 +56,8 @@ type Stack struct {
 	URL string
 	// BackendURL is the backend's own address.
 	BackendURL string
-	// DatabaseURL is the shared PostgreSQL database.
+	// DatabaseURL is the frontend's database: the shared PostgreSQL one, or
+	// the auth store's SQLite file (sqlite://PATH) beside the backend's.
 	DatabaseURL string
 
 	cluster *pgtemp.Cluster
@@ -88,10 +102,8 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return nil, fmt.Errorf("devstack: build backend: %w", err)
 		}
 	}
-	if s.cluster, err = pgtemp.Start(ctx); err != nil {
-		return nil, err
-	}
-	if s.DatabaseURL, err = s.cluster.NewDatabase(ctx); err != nil {
+	backendDB, secret, err := s.data(ctx, o)
+	if err != nil {
 		return nil, err
 	}
 	backendPort, err := FreePort()
@@ -104,19 +116,18 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return nil, err
 		}
 	}
-	s.URL = "http://127.0.0.1:" + strconv.Itoa(frontendPort)
+	s.URL = "http://" + cmp.Or(o.Host, "127.0.0.1") + ":" + strconv.Itoa(frontendPort)
 	s.BackendURL = "http://127.0.0.1:" + strconv.Itoa(backendPort)
 
 	s.logs = o.Logs
 	s.starts[Backend] = func() *exec.Cmd {
 		be := exec.Command(backend, "serve")
 		be.Env = append(os.Environ(),
-			"PORT="+strconv.Itoa(backendPort), "DATABASE_URL="+s.DatabaseURL,
+			"PORT="+strconv.Itoa(backendPort), "DATABASE_URL="+backendDB,
 			"AUTH_JWKS_URL="+s.URL+"/api/auth/jwks", "AUTH_ISSUER="+s.URL, "AUTH_AUDIENCE="+s.URL,
 			"CHAT_PROVIDER=local", "CHAT_RATE_LIMIT=600", "CHAT_RATE_BURST=100", "LOG_FORMAT=text")
 		return be
 	}
-	secret := rand.Text() + rand.Text()
 	s.starts[Frontend] = func() *exec.Cmd {
 		return FrontendCommand(o.FrontendDir, FrontendEnv(frontendPort, s.BackendURL, s.DatabaseURL, s.URL, secret))
 	}
@@ -131,6 +142,53 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 	}
 	return s, nil
+}
+
+// data sets up where the apps keep their data: the backend's database URL,
+// the frontend's (s.DatabaseURL) and the auth secret.
+func (s *Stack) data(ctx context.Context, o Options) (backendDB, secret string, err error) {
+	if o.DataDir == "" {
+		if s.cluster, err = pgtemp.Start(ctx); err != nil {
+			return "", "", err
+		}
+		if s.DatabaseURL, err = s.cluster.NewDatabase(ctx); err != nil {
+			return "", "", err
+		}
+		return s.DatabaseURL, rand.Text() + rand.Text(), nil
+	}
+	dir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return "", "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", fmt.Errorf("devstack: data folder: %w", err)
+	}
+	secret, err = keptSecret(filepath.Join(dir, "auth-secret"))
+	if err != nil {
+		return "", "", err
+	}
+	if o.DatabaseURL != "" {
+		s.DatabaseURL = o.DatabaseURL
+		return o.DatabaseURL, secret, nil
+	}
+	s.DatabaseURL = "sqlite://" + filepath.Join(dir, "auth.db")
+	return "sqlite://" + filepath.Join(dir, "todo.db"), secret, nil
+}
+
+// keptSecret reads the secret in file, or writes a new one there (0600).
+func keptSecret(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err == nil && len(bytes.TrimSpace(b)) >= 32 {
+		return string(bytes.TrimSpace(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("devstack: %w", err)
+	}
+	secret := rand.Text() + rand.Text()
+	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("devstack: %w", err)
+	}
+	return secret, nil
 }
 
 // FrontendEnv is the environment of a standalone frontend served on

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/todo-app/todo-app/internal/pgtemp"
+	"github.com/todo-app/todo-app/internal/smoke"
 )
 
 const frontendDir = "../../frontend/.next/standalone"
@@ -96,5 +99,59 @@ func TestTwoFrontendsStartTogetherOnOneDatabase(t *testing.T) {
 	}
 	if code := post(urls[1], "/api/auth/sign-in/email", creds); code != 200 {
 		t.Fatalf("sign-in on replica 1 with an account made on replica 0: %d", code)
+	}
+}
+
+// What make up runs: SQLite files for both apps in a data folder, kept across
+// a restart with the auth secret, so the same user finds the same tasks.
+func TestDataDirKeepsTheAppAcrossRestarts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	o := Options{RepoRoot: "../..", FrontendDir: frontendDir, FrontendPort: port, Host: "localhost", DataDir: dir}
+	first, err := Start(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.URL != fmt.Sprintf("http://localhost:%d", port) {
+		t.Errorf("URL = %s, want the host asked for", first.URL)
+	}
+	user, err := smoke.SignUp(ctx, first.URL, smoke.Options{})
+	if err != nil {
+		first.Stop()
+		t.Fatal(err)
+	}
+	var reply struct {
+		ToolCalls []struct{ Name string } `json:"tool_calls"`
+	}
+	err = user.Expect(ctx, http.MethodPost, "/api/chat", map[string]string{"message": "add buy milk"}, http.StatusOK, &reply)
+	first.Stop()
+	if err != nil || len(reply.ToolCalls) != 1 || reply.ToolCalls[0].Name != "add_task" {
+		t.Fatalf("chat: %+v, %v", reply, err)
+	}
+	for _, f := range []string{"todo.db", "auth.db", "auth-secret"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("the data folder lacks %s: %v", f, err)
+		}
+	}
+
+	again, err := Start(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Stop()
+	var list struct {
+		Tasks []struct{ Title string } `json:"tasks"`
+	}
+	// The token of the first run: its signing key and the session live on in auth.db.
+	if err := user.Expect(ctx, http.MethodGet, "/api/tasks", nil, http.StatusOK, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Tasks) != 1 || list.Tasks[0].Title != "buy milk" {
+		t.Fatalf("after the restart the tasks are %+v, want [buy milk]", list.Tasks)
 	}
 }
