@@ -59,6 +59,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "todo-app.image" -}}
 {{- $registry := .root.Values.global.imageRegistry | trimSuffix "/" }}
 {{- $ref := printf "%s:%s" .image.repository (include "todo-app.imageTag" .) }}
+{{- with .image.digest }}{{ $ref = printf "%s@%s" $ref . }}{{ end }}
 {{- if $registry }}{{ printf "%s/%s" $registry $ref }}{{ else }}{{ $ref }}{{ end }}
 {{- end }}
 

@@ -23,6 +23,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"backend.replicaCount=two", "replicaCount"},
 		{"backend.port=70000", "port"},
 		{"backend.image.pullPolicy=Sometimes", "pullPolicy"},
+		{"backend.image.digest=sha256:abc", "digest"},
+		{"frontend.image.digest=" + strings.Repeat("a", 64), "digest"},
 		{"backend.image.repository=Not A Repo", "repository"},
 		{"backend.image.repository=Acme/todo-backend", "repository"},
 		{"frontend.image.repository=ghcr.io/Acme/todo-frontend", "repository"},
@@ -82,6 +84,26 @@ func TestSchemaAcceptsImageRepositories(t *testing.T) {
 		} else if !strings.Contains(out.Manifest, "image: "+repo+":") {
 			t.Errorf("repository %s not rendered as the backend's image", repo)
 		}
+	}
+}
+
+// A digest pins the image: what publish signed is what runs.
+func TestImageDigestPinsTheImage(t *testing.T) {
+	ch, err := chart.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	vals := scenario{files: []string{"values-prod.yaml"}, sets: []string{"backend.image.tag=1.2.3", "backend.image.digest=" + digest}}.values(t)
+	rel, err := chart.Render(t.Context(), ch, vals, chart.RenderOptions{ReleaseName: "todo", Namespace: "apps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rel.Manifest, "image: todo-backend:1.2.3@"+digest+"\n") {
+		t.Error("the backend's image is not pinned by its digest")
+	}
+	if !strings.Contains(rel.Manifest, "image: todo-frontend:"+ch.Metadata.AppVersion+"\n") {
+		t.Error("the frontend, without a digest, lost its tag")
 	}
 }
 
