@@ -64,6 +64,7 @@ func (r TodoApp) MarshalJSON() ([]byte, error) {
 		ClusterImage    string
 		TrivyImage      string
 		ActionlintImage string
+		CosignImage     string
 	}
 	concrete.Source = r.Source
 	concrete.Frontend = r.Frontend
@@ -72,6 +73,7 @@ func (r TodoApp) MarshalJSON() ([]byte, error) {
 	concrete.ClusterImage = r.ClusterImage
 	concrete.TrivyImage = r.TrivyImage
 	concrete.ActionlintImage = r.ActionlintImage
+	concrete.CosignImage = r.CosignImage
 	return json.Marshal(&concrete)
 }
 
@@ -84,6 +86,7 @@ func (r *TodoApp) UnmarshalJSON(bs []byte) error {
 		ClusterImage    string
 		TrivyImage      string
 		ActionlintImage string
+		CosignImage     string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -96,6 +99,7 @@ func (r *TodoApp) UnmarshalJSON(bs []byte) error {
 	r.ClusterImage = concrete.ClusterImage
 	r.TrivyImage = concrete.TrivyImage
 	r.ActionlintImage = concrete.ActionlintImage
+	r.CosignImage = concrete.CosignImage
 	return nil
 }
 
@@ -448,7 +452,42 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryService", err))
 				}
 			}
-			return (*TodoApp).Publish(&parent, ctx, registry, username, password, version, commit, platforms, registryService)
+			var cosignKey *dagger.Secret
+			if inputArgs["cosignKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignKey"]), &cosignKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignKey", err))
+				}
+			}
+			var cosignPassword *dagger.Secret
+			if inputArgs["cosignPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignPassword"]), &cosignPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPassword", err))
+				}
+			}
+			var githubOidcRequestUrl *dagger.Secret
+			if inputArgs["githubOidcRequestUrl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["githubOidcRequestUrl"]), &githubOidcRequestUrl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg githubOidcRequestUrl", err))
+				}
+			}
+			var githubOidcRequestToken *dagger.Secret
+			if inputArgs["githubOidcRequestToken"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["githubOidcRequestToken"]), &githubOidcRequestToken)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg githubOidcRequestToken", err))
+				}
+			}
+			var repository string
+			if inputArgs["repository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["repository"]), &repository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
+				}
+			}
+			return (*TodoApp).Publish(&parent, ctx, registry, username, password, version, commit, platforms, registryService, cosignKey, cosignPassword, githubOidcRequestUrl, githubOidcRequestToken, repository)
 		case "Sbom":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -491,6 +530,20 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*TodoApp).Serve(&parent, url)
+		case "SigningKey":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var password *dagger.Secret
+			if inputArgs["password"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
+				}
+			}
+			return (*TodoApp).SigningKey(&parent, ctx, password)
 		case "Test":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -498,6 +551,55 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*TodoApp).Test(&parent, ctx)
+		case "Verify":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var refs []string
+			if inputArgs["refs"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["refs"]), &refs)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg refs", err))
+				}
+			}
+			var cosignPublicKey *dagger.File
+			if inputArgs["cosignPublicKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignPublicKey"]), &cosignPublicKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPublicKey", err))
+				}
+			}
+			var repository string
+			if inputArgs["repository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["repository"]), &repository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
+				}
+			}
+			var username string
+			if inputArgs["username"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
+				}
+			}
+			var password *dagger.Secret
+			if inputArgs["password"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
+				}
+			}
+			var registryService *dagger.Service
+			if inputArgs["registryService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryService"]), &registryService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryService", err))
+				}
+			}
+			return (*TodoApp).Verify(&parent, ctx, refs, cosignPublicKey, repository, username, password, registryService)
 		case "":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -553,7 +655,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg actionlintImage", err))
 				}
 			}
-			return New(source, frontend, goImage, postgresImage, clusterImage, trivyImage, actionlintImage), nil
+			var cosignImage string
+			if inputArgs["cosignImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignImage"]), &cosignImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignImage", err))
+				}
+			}
+			return New(source, frontend, goImage, postgresImage, clusterImage, trivyImage, actionlintImage, cosignImage), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

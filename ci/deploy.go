@@ -144,7 +144,7 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		if err != nil {
 			return nil, err
 		}
-		refs, err := m.pushImages(ctx, m.pusher(route, t.registryUsername, t.registryPassword, nil), route, []string{tag},
+		refs, _, err := m.pushImages(ctx, m.pusher(route, t.registryUsername, t.registryPassword, nil), route, []string{tag},
 			imageBuild{version: tag, commit: "deploy"})
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/todo-app/todo-app/ci/internal/dagger"
+	"github.com/todo-app/todo-app/ci/pipeline"
 )
 
 func buildArgs(version, commit string) []dagger.BuildArg {
@@ -43,6 +44,22 @@ func (m *TodoApp) FrontendImage(
 ) *dagger.Container {
 	return m.Frontend.DockerBuild(dagger.DirectoryDockerBuildOpts{
 		Platform: platform, BuildArgs: buildArgs(version, commit)})
+}
+
+// image is one of the two apps' images by name (pipeline.BackendImage or FrontendImage).
+func (m *TodoApp) image(name string, platform dagger.Platform, version, commit string) *dagger.Container {
+	if name == pipeline.BackendImage {
+		return m.BackendImage(platform, version, commit)
+	}
+	return m.FrontendImage(platform, version, commit)
+}
+
+// dockerfile is the Dockerfile an app's image is built from.
+func (m *TodoApp) dockerfile(name string) *dagger.File {
+	if name == pipeline.BackendImage {
+		return m.Source.File("backend/Dockerfile")
+	}
+	return m.Frontend.File("Dockerfile")
 }
 
 // frontendDeps is the frontend image's deps stage (node_modules installed)

@@ -33,6 +33,8 @@ type TodoApp struct {
 	TrivyImage string
 	// +private
 	ActionlintImage string
+	// +private
+	CosignImage string
 }
 
 // New creates the pipeline for a checkout of the repository. Every image it
@@ -71,9 +73,13 @@ func New(
 	// +optional
 	// +default="rhysd/actionlint:1.7.12@sha256:b1934ee5f1c509618f2508e6eb47ee0d3520686341fec936f3b79331f9315667"
 	actionlintImage string,
+	// cosign, which signs, attests and verifies what publish pushes.
+	// +optional
+	// +default="ghcr.io/sigstore/cosign/cosign:v3.1.3@sha256:9e5c2f2edc34351160407ca3416c61855bdf9403c3c5936e0f0be7fc261611b8"
+	cosignImage string,
 ) *TodoApp {
 	return &TodoApp{Source: source, Frontend: frontend, GoImage: goImage, PostgresImage: postgresImage,
-		ClusterImage: clusterImage, TrivyImage: trivyImage, ActionlintImage: actionlintImage}
+		ClusterImage: clusterImage, TrivyImage: trivyImage, ActionlintImage: actionlintImage, CosignImage: cosignImage}
 }
 
 // goBase is the Go toolchain with the repository and warm module and build caches.

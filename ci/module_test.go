@@ -74,3 +74,25 @@ func TestFilesThePipelineAssumes(t *testing.T) {
 		}
 	}
 }
+
+// The self-test on the engine kit passes tag-only images (the kit resolves no
+// digest): each must be the release the constructor pins by digest.
+func TestSelfTestImagesMatchTheConstructor(t *testing.T) {
+	run, err := os.ReadFile("../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := regexp.MustCompile(`--([a-z-]+-image)=(\S+?)["\s\\]`).FindAllStringSubmatch(string(run), -1)
+	if len(flags) < 3 {
+		t.Fatalf(".ci/run passes %d image flags", len(flags))
+	}
+	for _, f := range flags {
+		if !strings.Contains(string(main), `+default="`+f[2]+"@sha256:") {
+			t.Errorf(".ci/run passes --%s=%s, but main.go pins another release", f[1], f[2])
+		}
+	}
+}

@@ -12,10 +12,12 @@ import (
 )
 
 // Publish pushes both images (tagged with the version and the short commit,
-// for every platform asked) and the chart as an OCI artifact. Everything is
-// pushed by the deploy tool from a container, so a registry on this machine
-// works through --registry-service on every engine, as a remote one does.
-// Returns the references with digests.
+// for every platform asked) and the chart as an OCI artifact, then signs them
+// and attests each image's SBOM and SLSA provenance with cosign: with
+// --cosign-key, or keyless in GitHub Actions. Everything is pushed from a
+// container, so a registry on this machine works through --registry-service
+// on every engine, as a remote one does. Returns the references with digests,
+// how they were signed, and the --set lines that deploy exactly these images.
 // +cache="never"
 func (m *TodoApp) Publish(
 	ctx context.Context,
@@ -41,6 +43,22 @@ func (m *TodoApp) Publish(
 	// --registry-service=tcp://localhost:5000 (spoken to over plain http).
 	// +optional
 	registryService *dagger.Service,
+	// cosign private key (cosign generate-key-pair) to sign and attest with.
+	// +optional
+	cosignKey *dagger.Secret,
+	// Password of the cosign key.
+	// +optional
+	cosignPassword *dagger.Secret,
+	// GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL, to sign keyless as the workflow (id-token: write).
+	// +optional
+	githubOidcRequestUrl *dagger.Secret,
+	// GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_TOKEN.
+	// +optional
+	githubOidcRequestToken *dagger.Secret,
+	// Source repository, recorded in the provenance.
+	// +optional
+	// +default="https://github.com/todo-app/todo-app"
+	repository string,
 ) (string, error) {
 	tags, err := pipeline.Tags(version, commit)
 	if err != nil {
@@ -52,7 +70,8 @@ func (m *TodoApp) Publish(
 	}
 	pusher := m.pusher(route, username, password, registryService)
 	// Labels get the full commit; tags its first 7 characters.
-	refs, err := m.pushImages(ctx, pusher, route, tags, imageBuild{tags[0], cmp.Or(commit, "unknown"), platforms})
+	build := imageBuild{tags[0], cmp.Or(commit, "unknown"), platforms}
+	refs, images, err := m.pushImages(ctx, pusher, route, tags, build)
 	if err != nil {
 		return "", err
 	}
@@ -68,7 +87,18 @@ func (m *TodoApp) Publish(
 	if err != nil {
 		return "", fmt.Errorf("push chart: %w", describe(err))
 	}
-	return strings.Join(append(refs, route.Public(strings.TrimSpace(chartRef))), "\n") + "\n", nil
+	chartRef = strings.TrimPrefix(strings.TrimSpace(chartRef), "oci://")
+	signed, err := m.sign(ctx, signing{cosignKey, cosignPassword, githubOidcRequestUrl, githubOidcRequestToken, repository},
+		registryAccess{route, username, password, registryService}, build, images, chartRef)
+	if err != nil {
+		return "", err
+	}
+	public := make([]pipeline.PublishedImage, len(images))
+	for i, img := range images {
+		public[i] = pipeline.PublishedImage{Name: img.Name, Ref: route.Public(img.Ref)}
+	}
+	return strings.Join(append(refs, "oci://"+route.Public(chartRef)), "\n") + "\n\n" + signed +
+		"\ndeploy exactly these images: " + strings.Join(pipeline.DeploySets(public), " ") + "\n", nil
 }
 
 // pusher is the deploy tool with the registry's credentials (the password as
@@ -94,43 +124,44 @@ type imageBuild struct {
 	platforms       []dagger.Platform
 }
 
-// pushImages publishes both images under every tag and returns ref@digest for each.
-func (m *TodoApp) pushImages(ctx context.Context, pusher *dagger.Container, route pipeline.RegistryRoute, tags []string, b imageBuild) ([]string, error) {
+// pushImages publishes both images under every tag and returns ref@digest
+// for each (under the registry's own address), and each image by digest as
+// the push container reached it.
+func (m *TodoApp) pushImages(ctx context.Context, pusher *dagger.Container, route pipeline.RegistryRoute, tags []string, b imageBuild) ([]string, []pipeline.PublishedImage, error) {
 	platforms := b.platforms
 	if len(platforms) == 0 {
 		platforms = []dagger.Platform{""}
 	}
 	var refs []string
+	var images []pipeline.PublishedImage
 	for _, name := range []string{pipeline.BackendImage, pipeline.FrontendImage} {
 		var variants []*dagger.Container
 		for _, p := range platforms {
-			if name == pipeline.BackendImage {
-				variants = append(variants, m.BackendImage(p, b.version, b.commit))
-			} else {
-				variants = append(variants, m.FrontendImage(p, b.version, b.commit))
-			}
+			variants = append(variants, m.image(name, p, b.version, b.commit))
 		}
 		// Dagger v0.19.10's builds drop HEALTHCHECK (dagger/dagger#9515): the push restores the Dockerfile's.
-		dockerfile := m.Source.File("backend/Dockerfile")
-		if name == pipeline.FrontendImage {
-			dockerfile = m.Frontend.File("Dockerfile")
-		}
-		args := []string{"todoctl", "push-image", "--package", "image.tar", "--dockerfile", "Dockerfile",
-			"--ref", pipeline.ImageRef(route.Push, name, "")}
+		repo := pipeline.ImageRef(route.Push, name, "")
+		args := []string{"todoctl", "push-image", "--package", "image.tar", "--dockerfile", "Dockerfile", "--ref", repo}
 		for _, tag := range tags {
 			args = append(args, "--tag", tag)
 		}
 		out, err := pusher.
 			WithFile("/work/image.tar", dag.Container().AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants})).
-			WithFile("/work/Dockerfile", dockerfile).
+			WithFile("/work/Dockerfile", m.dockerfile(name)).
 			WithExec([]string{"sh", "-c", pipeline.ShellLine(append(args, route.Flags()...))}).
 			Stdout(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("publish %s: %w", name, describe(err))
+			return nil, nil, fmt.Errorf("publish %s: %w", name, describe(err))
 		}
-		for _, ref := range strings.Fields(out) {
+		pushed := strings.Fields(out)
+		if len(pushed) == 0 {
+			return nil, nil, fmt.Errorf("publish %s: the push reported no reference", name)
+		}
+		for _, ref := range pushed {
 			refs = append(refs, route.Public(ref))
 		}
+		_, digest, _ := strings.Cut(pushed[0], "@")
+		images = append(images, pipeline.PublishedImage{Name: name, Ref: repo + "@" + digest})
 	}
-	return refs, nil
+	return refs, images, nil
 }

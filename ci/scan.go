@@ -88,18 +88,18 @@ func expectClean(ctx context.Context, scan *dagger.Container, covers ...string) 
 
 // Sbom returns CycloneDX SBOMs of both images: backend.cdx.json, frontend.cdx.json.
 func (m *TodoApp) Sbom() *dagger.Directory {
-	out := dag.Directory()
-	for name, img := range map[string]*dagger.Container{
-		"backend":  m.BackendImage("", "sbom", "sbom"),
-		"frontend": m.FrontendImage("", "sbom", "sbom"),
-	} {
-		file := name + ".cdx.json"
-		out = out.WithFile(file, m.trivy().
-			WithMountedFile("/in/image.tar", img.AsTarball()).
-			// Trivy creates no folders, and its image has no /out.
-			WithDirectory("/out", dag.Directory()).
-			WithExec([]string{"trivy", "image", "--input", "/in/image.tar", "--format", "cyclonedx", "--output", "/out/" + file}).
-			File("/out/"+file))
-	}
-	return out
+	return dag.Directory().
+		WithFile("backend.cdx.json", m.sbom(m.BackendImage("", "sbom", "sbom"), "backend")).
+		WithFile("frontend.cdx.json", m.sbom(m.FrontendImage("", "sbom", "sbom"), "frontend"))
+}
+
+// sbom is the CycloneDX SBOM of an image, as Trivy reads its tarball.
+func (m *TodoApp) sbom(img *dagger.Container, name string) *dagger.File {
+	out := "/out/" + name + ".cdx.json"
+	return m.trivy().
+		WithMountedFile("/in/image.tar", img.AsTarball()).
+		// Trivy creates no folders, and its image has no /out.
+		WithDirectory("/out", dag.Directory()).
+		WithExec([]string{"trivy", "image", "--input", "/in/image.tar", "--format", "cyclonedx", "--output", out}).
+		File(out)
 }

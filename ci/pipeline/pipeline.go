@@ -104,6 +104,20 @@ func NewRegistryRoute(registry string, tunnel bool) (RegistryRoute, error) {
 	return RegistryRoute{Registry: registry, Push: RegistryTunnelHost + ":" + port + strings.TrimPrefix(registry, host), PlainHTTP: true}, nil
 }
 
+// Internal turns a reference under the registry's own address into the one
+// the push container uses: the inverse of Public.
+func (r RegistryRoute) Internal(ref string) string {
+	trimmed := strings.TrimPrefix(ref, "oci://")
+	if !strings.HasPrefix(strings.ToLower(trimmed), strings.ToLower(r.Registry)) {
+		return ref
+	}
+	internal := r.Push + trimmed[len(r.Registry):]
+	if trimmed != ref {
+		internal = "oci://" + internal
+	}
+	return internal
+}
+
 // Flags are the deploy tool's push flags for the route.
 func (r RegistryRoute) Flags() []string {
 	if r.PlainHTTP {

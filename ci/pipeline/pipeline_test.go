@@ -227,6 +227,15 @@ func TestRegistryRoute(t *testing.T) {
 			t.Errorf("Public(%s) = %s, want %s", pushed, got, want)
 		}
 	}
+	for public, want := range map[string]string{
+		"localhost:5000/Self-Test/todo-backend@sha256:ab":  "registry:5000/Self-Test/todo-backend@sha256:ab",
+		"oci://localhost:5000/self-test/charts/todo-app:1": "oci://registry:5000/Self-Test/charts/todo-app:1",
+		"ghcr.io/acme/x:1": "ghcr.io/acme/x:1",
+	} {
+		if got := tunnel.Internal(public); got != want {
+			t.Errorf("Internal(%s) = %s, want %s", public, got, want)
+		}
+	}
 	if got := ChartRepo(tunnel.Push); got != "oci://registry:5000/self-test/charts" {
 		t.Errorf("ChartRepo = %s", got)
 	}

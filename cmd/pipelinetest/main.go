@@ -18,6 +18,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -352,7 +353,9 @@ func (t *selftest) serve(ctx context.Context) (string, error) {
 	return fmt.Sprintf("served on %s; smoke test: %d steps passed", url, len(report.Steps)), nil
 }
 
-// publish pushes to a registry served here, then pulls everything back.
+// publish pushes to a registry served here, signed with a key pair made by
+// signing-key, then pulls everything back; verify must pass, and fail for
+// another key and for an image re-tagged under a signed tag.
 func (t *selftest) publish(ctx context.Context) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -362,12 +365,24 @@ func (t *selftest) publish(ctx context.Context) (string, error) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	host := ln.Addr().String()
-	out, err := t.call(ctx, "publish", "publish", "--registry="+host+"/selftest", "--registry-service=tcp://"+host,
-		"--version="+version, "--commit="+t.commit)
+	tunnel := "--registry-service=tcp://" + host
+
+	os.Setenv("SELFTEST_COSIGN_PASSWORD", rand.Text())
+	keys := map[string]string{}
+	for _, name := range []string{"signer", "other"} {
+		keys[name] = filepath.Join(t.out, "keys-"+name)
+		if _, err := t.call(ctx, "signing-key-"+name, "signing-key", "--password=env://SELFTEST_COSIGN_PASSWORD", "-o", keys[name]); err != nil {
+			return "", err
+		}
+	}
+	out, err := t.call(ctx, "publish", "publish", "--registry="+host+"/selftest", tunnel,
+		"--version="+version, "--commit="+t.commit,
+		"--cosign-key=file://"+filepath.Join(keys["signer"], "cosign.key"), "--cosign-password=env://SELFTEST_COSIGN_PASSWORD")
 	if err != nil {
 		return "", err
 	}
-	refs := strings.Fields(out)
+	listed, rest, _ := strings.Cut(out, "\n\n")
+	refs := strings.Fields(listed)
 	want := []string{"todo-backend:" + version, "todo-backend:" + t.commit[:7], "todo-frontend:" + version,
 		"todo-frontend:" + t.commit[:7], "charts/todo-app:"}
 	if len(refs) != len(want) {
@@ -378,6 +393,10 @@ func (t *selftest) publish(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("reference %d is %q, want %s/selftest/%s…@sha256:…", i, refs[i], host, w)
 		}
 	}
+	if !strings.Contains(rest, "signed with the key") || strings.Count(rest, "ok  ") != 7 || !strings.Contains(rest, "--set backend.image.digest=sha256:") {
+		return "", fmt.Errorf("publish did not report 7 signatures and attestations and the --set lines:\n%s", rest)
+	}
+
 	// Both images, by digest, pulled back here and checked; the backend run by the engine.
 	var pulled []string
 	for i, title := range map[int]string{0: "todo-backend", 2: "todo-frontend"} {
@@ -422,8 +441,49 @@ func (t *selftest) publish(ctx context.Context) (string, error) {
 	if res.Manifest.Digest != chartDigest || res.Chart.Meta.Name != "todo-app" {
 		return "", fmt.Errorf("pulled chart %s %s, want todo-app %s", res.Chart.Meta.Name, res.Manifest.Digest, chartDigest)
 	}
-	return fmt.Sprintf("%d references; pulled by digest: %s; the backend ran; chart %s pulled back", len(refs),
-		strings.Join(pulled, ", "), res.Chart.Meta.Version), nil
+
+	verified, err := t.verify(ctx, host, tunnel, keys, refs)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d references; pulled by digest: %s; the backend ran; chart %s pulled back; %s", len(refs),
+		strings.Join(pulled, ", "), res.Chart.Meta.Version, verified), nil
+}
+
+// verify checks what publish signed, then that verify refuses what it must.
+func (t *selftest) verify(ctx context.Context, host, tunnel string, keys map[string]string, refs []string) (string, error) {
+	byDigest := func(ref string) string { // repository:tag@sha256:… → repository@sha256:…
+		name, digest, _ := strings.Cut(ref, "@")
+		return name[:strings.LastIndex(name, ":")] + "@" + digest
+	}
+	signed := []string{byDigest(refs[0]), byDigest(refs[2]), refs[4]}
+	verify := func(log, key string, refs ...string) (string, error) {
+		args := []string{"verify", "--cosign-public-key=" + filepath.Join(keys[key], "cosign.pub"), tunnel}
+		for _, r := range refs {
+			args = append(args, "--refs="+r)
+		}
+		return t.call(ctx, log, args...)
+	}
+	out, err := verify("verify", "signer", signed...)
+	if err != nil {
+		return "", err
+	}
+	if n := strings.Count(out, "ok  "); n != 7 {
+		return "", fmt.Errorf("verify checked %d things, want 7 (2 images × signature and 2 attestations, the chart):\n%s", n, out)
+	}
+	refused := func(err error) bool { return err != nil && strings.Contains(err.Error(), "verification FAILED") }
+	if _, err := verify("verify-other-key", "other", signed[0]); !refused(err) {
+		return "", fmt.Errorf("verify with a key that signed nothing: %v, want verification FAILED", err)
+	}
+	// Re-tag the frontend under the backend's signed tag, as a tampered registry would.
+	retagged, err := images.Push(filepath.Join(t.out, "pulled-todo-frontend.tar"), host+"/selftest/todo-backend", []string{version}, images.Options{PlainHTTP: true})
+	if err != nil {
+		return "", err
+	}
+	if _, err := verify("verify-retagged", "signer", host+"/selftest/todo-backend:"+version); !refused(err) {
+		return "", fmt.Errorf("verify of %s, an unsigned image under a signed tag: %v, want verification FAILED", retagged[0], err)
+	}
+	return "verify: 7 checks passed; another key and a re-tagged image refused", nil
 }
 
 func (t *selftest) scan(ctx context.Context) (string, error) {

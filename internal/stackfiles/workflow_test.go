@@ -27,9 +27,17 @@ func TestWorkflowContract(t *testing.T) {
 			t.Errorf("workflow lacks %q", want)
 		}
 	}
-	// packages: write only in the publishing job.
-	check, _, _ := strings.Cut(wf, "  publish:")
-	if strings.Contains(check, "packages: write") {
-		t.Error("packages: write granted outside the publish job")
+	// packages: write and id-token: write only in the publishing job, which signs keyless.
+	check, publish, _ := strings.Cut(wf, "  publish:")
+	for _, grant := range []string{"packages: write", "id-token: write"} {
+		if strings.Contains(check, grant) || !strings.Contains(publish, grant) {
+			t.Errorf("%s must be granted to the publish job only", grant)
+		}
+	}
+	for _, flag := range []string{"--github-oidc-request-url=env://ACTIONS_ID_TOKEN_REQUEST_URL",
+		"--github-oidc-request-token=env://ACTIONS_ID_TOKEN_REQUEST_TOKEN", "--repository=https://github.com/${{ github.repository }}"} {
+		if !strings.Contains(publish, flag) {
+			t.Errorf("publish does not sign keyless as the workflow: lacks %s", flag)
+		}
 	}
 }
