@@ -298,6 +298,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryPassword", err))
 				}
 			}
+			var registryService *dagger.Service
+			if inputArgs["registryService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryService"]), &registryService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryService", err))
+				}
+			}
 			var ingressClass string
 			if inputArgs["ingressClass"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["ingressClass"]), &ingressClass)
@@ -319,7 +326,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg host", err))
 				}
 			}
-			return (*TodoApp).Deploy(&parent, ctx, kubeconfig, registry, registryUsername, registryPassword, ingressClass, url, host)
+			return (*TodoApp).Deploy(&parent, ctx, kubeconfig, registry, registryUsername, registryPassword, registryService, ingressClass, url, host)
 		case "EndToEnd":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)

@@ -32,6 +32,10 @@ func (m *TodoApp) Deploy(
 	// Registry password (with --registry).
 	// +optional
 	registryPassword *dagger.Secret,
+	// The registry as a service, for one that containers cannot reach by its
+	// address or that speaks plain http: --registry-service=tcp://$(minikube ip):5000.
+	// +optional
+	registryService *dagger.Service,
 	// Ingress class of the existing cluster (Minikube: nginx).
 	// +optional
 	// +default="nginx"
@@ -44,7 +48,7 @@ func (m *TodoApp) Deploy(
 	// +default="todo.local"
 	host string,
 ) (string, error) {
-	d, err := m.prepare(ctx, target{kubeconfig, registry, registryUsername, registryPassword, ingressClass, url, host}, nil)
+	d, err := m.prepare(ctx, target{kubeconfig, registry, registryUsername, registryPassword, registryService, ingressClass, url, host}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -99,6 +103,7 @@ type target struct {
 	registry         string
 	registryUsername string
 	registryPassword *dagger.Secret
+	registryService  *dagger.Service
 	ingressClass     string
 	url              string
 	host             string
@@ -140,11 +145,11 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		if t.registry == "" || t.url == "" {
 			return nil, fmt.Errorf("--kubeconfig needs --registry (where the cluster pulls images) and --url (where its Ingress answers)")
 		}
-		route, err := pipeline.NewRegistryRoute(t.registry, false)
+		route, err := pipeline.NewRegistryRoute(t.registry, t.registryService != nil)
 		if err != nil {
 			return nil, err
 		}
-		refs, _, err := m.pushImages(ctx, m.pusher(route, t.registryUsername, t.registryPassword, nil), route, []string{tag},
+		refs, _, err := m.pushImages(ctx, m.pusher(route, t.registryUsername, t.registryPassword, t.registryService), route, []string{tag},
 			imageBuild{version: tag, commit: "deploy"})
 		if err != nil {
 			return nil, err
