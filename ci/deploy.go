@@ -149,7 +149,7 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		if err != nil {
 			return nil, err
 		}
-		refs, _, err := m.pushImages(ctx, m.pusher(route, t.registryUsername, t.registryPassword, t.registryService), route, []string{tag},
+		refs, _, err := m.pushImages(ctx, m.pusher(registryAccess{route, t.registryUsername, t.registryPassword, t.registryService}), route, []string{tag},
 			imageBuild{version: tag, commit: "deploy"})
 		if err != nil {
 			return nil, err

@@ -68,7 +68,8 @@ func (m *TodoApp) Publish(
 	if err != nil {
 		return "", err
 	}
-	pusher := m.pusher(route, username, password, registryService)
+	access := registryAccess{route, username, password, registryService}
+	pusher := m.pusher(access)
 	// Labels get the full commit; tags its first 7 characters.
 	build := imageBuild{tags[0], cmp.Or(commit, "unknown"), platforms}
 	refs, images, err := m.pushImages(ctx, pusher, route, tags, build)
@@ -89,7 +90,7 @@ func (m *TodoApp) Publish(
 	}
 	chartRef = strings.TrimPrefix(strings.TrimSpace(chartRef), "oci://")
 	signed, err := m.sign(ctx, signing{cosignKey, cosignPassword, githubOidcRequestUrl, githubOidcRequestToken, repository},
-		registryAccess{route, username, password, registryService}, build, images, chartRef)
+		access, build, images, chartRef)
 	if err != nil {
 		return "", err
 	}
@@ -104,15 +105,15 @@ func (m *TodoApp) Publish(
 // pusher is the deploy tool with the registry's credentials (the password as
 // a secret) and, for a tunnelled registry, its service bound. Every push must
 // reach the registry, so each run's execs are its own, never cached.
-func (m *TodoApp) pusher(route pipeline.RegistryRoute, username string, password *dagger.Secret, tunnel *dagger.Service) *dagger.Container {
+func (m *TodoApp) pusher(r registryAccess) *dagger.Container {
 	c := m.toolbox().
 		WithEnvVariable("PUBLISH_RUN", rand.Text()).
-		WithEnvVariable("REGISTRY_USERNAME", username)
-	if password != nil {
-		c = c.WithSecretVariable("REGISTRY_PASSWORD", password)
+		WithEnvVariable("REGISTRY_USERNAME", r.username)
+	if r.password != nil {
+		c = c.WithSecretVariable("REGISTRY_PASSWORD", r.password)
 	}
-	if tunnel != nil {
-		c = c.WithServiceBinding(pipeline.RegistryTunnelHost, tunnel)
+	if r.tunnel != nil {
+		c = c.WithServiceBinding(pipeline.RegistryTunnelHost, r.tunnel)
 	}
 	return c
 }

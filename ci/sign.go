@@ -24,8 +24,8 @@ type signing struct {
 func (s signing) keyless() bool { return s.key == nil && s.oidcURL != nil && s.oidcToken != nil }
 func (s signing) enabled() bool { return s.key != nil || s.keyless() }
 
-// registryAccess is how cosign reaches the registry: the route, its
-// credentials, and the tunnel of a registry given as a service.
+// registryAccess is how the push and cosign containers reach the registry:
+// the route, its credentials, and the tunnel of a registry given as a service.
 type registryAccess struct {
 	route    pipeline.RegistryRoute
 	username string
