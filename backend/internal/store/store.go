@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"path"
 	"sort"
@@ -18,7 +19,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver
-	_ "modernc.org/sqlite"             // "sqlite" driver
+	"modernc.org/sqlite"               // "sqlite" driver
 )
 
 //go:embed migrations
@@ -58,8 +59,11 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 		s.dialect = dialect{name: "sqlite", lock: func(context.Context, *sql.Tx) error {
 			return nil // _txlock=immediate: the transaction already holds the write lock
 		}}
+		// Only settings of the connection here: every new connection applies
+		// them, and none touches the file. The write-ahead log is a setting of
+		// the file, turned on once below.
 		dsn := "file:" + file + "?" + url.Values{
-			"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"},
+			"_pragma": {fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()), "foreign_keys(1)", "synchronous(NORMAL)"},
 			"_txlock": {"immediate"},
 		}.Encode()
 		s.db, err = sql.Open("sqlite", dsn)
@@ -80,11 +84,61 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", s.dialect.name, err)
 	}
-	if err := s.db.PingContext(ctx); err != nil {
+	connect := func() error { return s.db.PingContext(ctx) }
+	if s.dialect.name == "sqlite" {
+		connect = func() error {
+			return retryBusy(ctx, func() error {
+				if err := s.db.PingContext(ctx); err != nil {
+					return err
+				}
+				_, err := s.db.ExecContext(ctx, "PRAGMA journal_mode=WAL")
+				return err
+			})
+		}
+	}
+	if err := connect(); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", s.dialect.name, err)
 	}
 	return &s, nil
+}
+
+// sqliteBusyTimeout is how long an SQLite statement waits for another
+// connection's lock, and how long Open and Migrate retry what SQLite
+// reports busy at once, without waiting.
+const sqliteBusyTimeout = 10 * time.Second
+
+// retryBusy runs f until it succeeds, fails with an error other than SQLite's
+// busy or locked, or sqliteBusyTimeout has passed. busy_timeout does not cover
+// every lock: opening a file that another process (another replica, a
+// migration) is creating or switching to its write-ahead log, or whose log
+// index it is recovering, fails at once with SQLITE_BUSY.
+func retryBusy(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(sqliteBusyTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := f()
+		if err == nil || !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		// Jitter, so that replicas that collided do not collide again.
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait/2 + rand.N(wait)):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED, with
+// any extended code.
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	const busy, locked = 5, 6 // primary result codes, the low byte of an extended one
+	code := e.Code() & 0xff
+	return code == busy || code == locked
 }
 
 // Dialect names the database kind: "postgres" or "sqlite".
@@ -126,6 +180,19 @@ func (s *DB) migrations() ([]migration, error) {
 // transaction under a lock, so replicas starting together apply each once.
 // It returns the versions it applied.
 func (s *DB) Migrate(ctx context.Context) ([]int, error) {
+	if s.dialect.name != "sqlite" {
+		return s.migrate(ctx)
+	}
+	var applied []int
+	// The transaction is all or nothing: one that SQLite found busy is safe to run again.
+	err := retryBusy(ctx, func() (err error) {
+		applied, err = s.migrate(ctx)
+		return err
+	})
+	return applied, err
+}
+
+func (s *DB) migrate(ctx context.Context) ([]int, error) {
 	ms, err := s.migrations()
 	if err != nil {
 		return nil, err

@@ -21,6 +21,9 @@ import (
 var cluster *pgtemp.Cluster
 
 func TestMain(m *testing.M) {
+	if pattern := os.Getenv(childDatabasesEnv); pattern != "" {
+		os.Exit(runChild(pattern))
+	}
 	var err error
 	cluster, err = pgtemp.Start(context.Background())
 	if err != nil {
