@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
 import { render, screen, waitFor, within } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
 import { ApiProvider } from "@/components/ApiProvider";
 import { TaskPanel } from "@/components/TaskPanel";
 import { ChatPanel } from "@/components/ChatPanel";
@@ -8,6 +7,7 @@ import { AuthForm } from "@/components/AuthForm";
 import { useSearchParams, type ReadonlyURLSearchParams } from "next/navigation";
 import { ApiClient, ApiError } from "@/lib/api";
 import type { Task, ToolCall } from "@/lib/types";
+import { setupUser } from "./user";
 
 const task = (id: number, title: string, completed = false): Task => ({
   id, title, description: "", completed, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z",
@@ -51,7 +51,7 @@ function renderWith(ui: React.ReactNode, api: ReturnType<typeof fakeApi>) {
 describe("TaskPanel", () => {
   it("shows the empty state, then adds a task from the keyboard", async () => {
     const api = fakeApi();
-    const user = userEvent.setup();
+    const user = setupUser();
     renderWith(<TaskPanel />, api);
     expect(await screen.findByText(/No tasks yet/)).toBeInTheDocument();
     await user.type(screen.getByLabelText("New task title"), "buy milk");
@@ -66,7 +66,7 @@ describe("TaskPanel", () => {
     const api = fakeApi();
     let answerFirstListing: (ts: Task[]) => void = () => {};
     api.listTasks.mockImplementationOnce(() => new Promise<Task[]>((resolve) => (answerFirstListing = resolve)));
-    const user = userEvent.setup();
+    const user = setupUser();
     renderWith(<TaskPanel />, api);
     await user.type(screen.getByLabelText("New task title"), "added early{Enter}");
     await waitFor(() => expect(api.createTask).toHaveBeenCalled());
@@ -78,7 +78,7 @@ describe("TaskPanel", () => {
 
   it("refuses an empty title with an accessible error", async () => {
     const api = fakeApi();
-    const user = userEvent.setup();
+    const user = setupUser();
     renderWith(<TaskPanel />, api);
     await user.click(await screen.findByRole("button", { name: "Add task" }));
     expect(screen.getByRole("alert")).toHaveTextContent("Enter a title.");
@@ -88,7 +88,7 @@ describe("TaskPanel", () => {
 
   it("filters by status", async () => {
     const api = fakeApi([task(1, "open one"), task(2, "done one", true)]);
-    const user = userEvent.setup();
+    const user = setupUser();
     renderWith(<TaskPanel />, api);
     expect(await screen.findByText("open one")).toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Completed" }));
@@ -99,7 +99,7 @@ describe("TaskPanel", () => {
 
   it("toggles optimistically and rolls back when the server refuses", async () => {
     const api = fakeApi([task(1, "buy milk")]);
-    const user = userEvent.setup();
+    const user = setupUser();
     renderWith(<TaskPanel />, api);
     const box = await screen.findByRole("checkbox", { name: "buy milk" });
     await user.click(box);
@@ -112,7 +112,7 @@ describe("TaskPanel", () => {
 
   it("edits inline and deletes only after confirmation", async () => {
     const api = fakeApi([task(1, "buy milk")]);
-    const user = userEvent.setup();
+    const user = setupUser();
     renderWith(<TaskPanel />, api);
     await user.click(await screen.findByRole("button", { name: "Edit buy milk" }));
     const title = screen.getByLabelText("Title");
@@ -145,7 +145,7 @@ describe("ChatPanel", () => {
       return { conversation_id: 9, response: "Added it.", tool_calls: [added] };
     });
     const onTasksChanged = vi.fn();
-    const user = userEvent.setup();
+    const user = setupUser();
     renderWith(<ChatPanel onTasksChanged={onTasksChanged} />, api);
     const box = screen.getByLabelText("Message");
     await user.type(box, "add{Shift>}{Enter}{/Shift}buy milk");
@@ -164,7 +164,7 @@ describe("ChatPanel", () => {
   it("keeps the message and shows the error when sending fails", async () => {
     const api = fakeApi();
     api.chat.mockRejectedValue(new ApiError(429, "rate_limited", "too many chat messages, retry later"));
-    const user = userEvent.setup();
+    const user = setupUser();
     renderWith(<ChatPanel onTasksChanged={() => {}} />, api);
     await user.type(screen.getByLabelText("Message"), "hello{Enter}");
     expect(await screen.findByRole("alert")).toHaveTextContent("too many chat messages");
@@ -177,7 +177,7 @@ describe("ChatPanel", () => {
     api.listConversations.mockImplementationOnce(() => new Promise((resolve) => (answerFirstListing = resolve)));
     api.listConversations.mockResolvedValueOnce([{ id: 9, title: "add buy milk", created_at: "", updated_at: "" }]);
     api.chat.mockResolvedValue({ conversation_id: 9, response: "Added it.", tool_calls: [] });
-    const user = userEvent.setup();
+    const user = setupUser();
     renderWith(<ChatPanel onTasksChanged={() => {}} />, api);
     await user.type(screen.getByLabelText("Message"), "add buy milk{Enter}");
     await waitFor(() => expect(api.listConversations).toHaveBeenCalledTimes(2));
@@ -188,7 +188,7 @@ describe("ChatPanel", () => {
 
   it("resumes an earlier conversation", async () => {
     const api = fakeApi();
-    const user = userEvent.setup();
+    const user = setupUser();
     renderWith(<ChatPanel onTasksChanged={() => {}} />, api);
     await screen.findByRole("option", { name: "earlier chat" });
     await user.selectOptions(screen.getByLabelText("Conversation"), "3");
