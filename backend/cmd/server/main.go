@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -76,33 +77,48 @@ func newLogger(cfg config.Config, out io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(out, opts))
 }
 
-// dbStartTimeout bounds how long start-up waits for the database: in
-// Kubernetes and compose it may still be starting when the server does.
-const dbStartTimeout = 60 * time.Second
+// errShuttingDown is what /ready reports while the server drains.
+var errShuttingDown = errors.New("shutting down")
 
-// openMigrated opens the configured database, retrying while it is not yet
-// reachable, and applies pending migrations. The caller closes the store.
+// openMigrated opens the configured database and applies pending migrations,
+// retrying with growing waits while the database cannot be reached (refused,
+// not resolvable yet, or dropping the connection) until DATABASE_START_TIMEOUT
+// (in Kubernetes and compose it may still be starting when the server does),
+// so the server either starts whole or exits. The caller closes the store.
 func openMigrated(ctx context.Context, cfg config.Config) (*store.DB, []int, error) {
-	deadline := time.Now().Add(dbStartTimeout)
-	var db *store.DB
-	for {
-		var err error
-		db, err = store.Open(ctx, cfg.DatabaseURL)
-		if err == nil {
-			break
+	deadline := time.Now().Add(cfg.DatabaseStartTimeout)
+	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		db, applied, err := tryOpenMigrated(ctx, cfg)
+		if err == nil || errors.Is(err, errMigrationRefused) {
+			return db, applied, err
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, nil, err
+		if time.Now().Add(wait).After(deadline) || ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("database not reachable after %s: %w", cfg.DatabaseStartTimeout, err)
 		}
-		slog.Warn("database not reachable yet, retrying", "err", err)
+		slog.Warn("database not reachable yet, retrying", "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return nil, nil, ctx.Err()
-		case <-time.After(2 * time.Second):
+		case <-time.After(wait):
 		}
+	}
+}
+
+// errMigrationRefused marks a start-up error that retrying cannot cure: a
+// migration the database refused while answering.
+var errMigrationRefused = errors.New("the database refused the migration")
+
+func tryOpenMigrated(ctx context.Context, cfg config.Config) (*store.DB, []int, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
 	}
 	applied, err := db.Migrate(ctx)
 	if err != nil {
+		// Still answering: the migration itself failed.
+		if db.Ping(ctx) == nil {
+			err = fmt.Errorf("%w: %w", errMigrationRefused, err)
+		}
 		db.Close()
 		return nil, nil, err
 	}
@@ -165,12 +181,18 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 	if cfg.BetterAuthSecret != "" {
 		secret = []byte(cfg.BetterAuthSecret)
 	}
+	var draining atomic.Bool
 	api := httpapi.New(httpapi.Options{
 		Tasks:    taskSvc,
 		Chat:     chat.NewService(db, taskSvc, assistant),
 		Verifier: auth.NewVerifier(auth.Options{JWKSURL: cfg.JWKSURL, Issuer: cfg.Issuer, Audience: cfg.Audience, HS256Secret: secret}),
-		Ready:    db.Ready,
-		Logger:   log,
+		Ready: func(ctx context.Context) error {
+			if draining.Load() {
+				return errShuttingDown
+			}
+			return db.Ready(ctx)
+		},
+		Logger: log,
 
 		ChatRatePerMinute: cfg.ChatRatePerMinute,
 		ChatRateBurst:     cfg.ChatRateBurst,
@@ -205,7 +227,19 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	// SIGTERM: stop accepting, let in-flight requests finish, then close the database (deferred).
+	if cfg.ShutdownDelay > 0 {
+		// SIGTERM first: keep serving, unready and closing each connection after
+		// its response, until the load balancers have dropped this instance.
+		draining.Store(true)
+		srv.SetKeepAlivesEnabled(false)
+		log.Info("draining", "delay", cfg.ShutdownDelay)
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(cfg.ShutdownDelay):
+		}
+	}
+	// Then stop accepting, let in-flight requests finish, and close the database (deferred).
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

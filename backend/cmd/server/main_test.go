@@ -181,3 +181,86 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatalf("version printed %q", out.String())
 	}
 }
+
+// After SIGTERM with SHUTDOWN_DELAY, the server keeps answering, new
+// connections included, but /ready says 503 and no response keeps its
+// connection open; only after the delay does it stop accepting.
+func TestShutdownDelayKeepsServingWhileUnready(t *testing.T) {
+	iss, err := authtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	const delay = 1500 * time.Millisecond
+	env := map[string]string{"PORT": "0", "DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "todo.db"),
+		"AUTH_JWKS_URL": iss.JWKSURL, "SHUTDOWN_DELAY": delay.String()}
+	ctx, stop := context.WithCancel(t.Context())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, envconfig.MapLookuper(env), io.Discard, ready) }()
+	var base string
+	select {
+	case addr := <-ready:
+		base = "http://127.0.0.1:" + addr[strings.LastIndex(addr, ":")+1:]
+	case err := <-done:
+		t.Fatalf("serve exited: %v", err)
+	}
+	tok, _ := iss.Token("alice", time.Minute)
+	get := func(path string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if code := get("/ready").StatusCode; code != http.StatusOK {
+		t.Fatalf("/ready before SIGTERM: %d", code)
+	}
+
+	stopped := time.Now()
+	stop() // SIGTERM
+	time.Sleep(200 * time.Millisecond)
+	for path, want := range map[string]int{"/ready": http.StatusServiceUnavailable, "/health": http.StatusOK, "/api/tasks": http.StatusOK} {
+		resp := get(path)
+		if resp.StatusCode != want {
+			t.Errorf("GET %s while draining: %d, want %d", path, resp.StatusCode, want)
+		}
+		if !resp.Close {
+			t.Errorf("GET %s while draining kept its connection open", path)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	if took := time.Since(stopped); took < delay {
+		t.Fatalf("serve stopped %s after SIGTERM, before its delay of %s", took, delay)
+	}
+	if _, err := http.Get(base + "/health"); err == nil {
+		t.Fatal("server still accepts connections after shutdown")
+	}
+}
+
+// A server that cannot reach its database retries until
+// DATABASE_START_TIMEOUT, then exits with the reason: it never serves half-started.
+func TestServeExitsWhenTheDatabaseStaysUnreachable(t *testing.T) {
+	env := map[string]string{"PORT": "0", "DATABASE_URL": "postgres://todo:pw@127.0.0.1:1/todo?connect_timeout=1",
+		"DATABASE_START_TIMEOUT": "2s"}
+	ready := make(chan string, 1)
+	start := time.Now()
+	err := run(t.Context(), []string{"serve"}, envconfig.MapLookuper(env), io.Discard, ready)
+	if err == nil || !strings.Contains(err.Error(), "database not reachable after 2s") {
+		t.Fatalf("serve: %v", err)
+	}
+	if took := time.Since(start); took < time.Second || took > 10*time.Second {
+		t.Errorf("gave up after %s, want about 2s of retries", took)
+	}
+	select {
+	case addr := <-ready:
+		t.Fatalf("served on %s without a database", addr)
+	default:
+	}
+}

@@ -28,6 +28,9 @@ type Config struct {
 	// DatabaseURL is postgres://… or sqlite://PATH; empty means an SQLite file
 	// in the working directory.
 	DatabaseURL string `env:"DATABASE_URL"`
+	// DatabaseStartTimeout is how long start-up retries a database it cannot
+	// reach before the server exits.
+	DatabaseStartTimeout time.Duration `env:"DATABASE_START_TIMEOUT, default=60s"`
 
 	JWKSURL          string `env:"AUTH_JWKS_URL, default=http://localhost:3000/api/auth/jwks"`
 	Issuer           string `env:"AUTH_ISSUER"`
@@ -51,6 +54,10 @@ type Config struct {
 	LogLevel        string        `env:"LOG_LEVEL, default=info"`
 	LogFormat       string        `env:"LOG_FORMAT, default=json"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=15s"`
+	// ShutdownDelay is how long SIGTERM keeps serving, unready, before it
+	// stops accepting: load balancers drop an instance some time after
+	// Kubernetes signals it, and until then they still send it requests.
+	ShutdownDelay time.Duration `env:"SHUTDOWN_DELAY, default=0s"`
 }
 
 // Load reads the configuration through lookuper (envconfig.OsLookuper() in
@@ -92,6 +99,9 @@ func (c Config) validate() error {
 		case u.Scheme != "postgres" && u.Scheme != "postgresql" && u.Scheme != "sqlite":
 			bad("DATABASE_URL", "scheme must be postgres, postgresql or sqlite, got %q", u.Scheme)
 		}
+	}
+	if c.DatabaseStartTimeout <= 0 {
+		bad("DATABASE_START_TIMEOUT", "must be positive, got %s", c.DatabaseStartTimeout)
 	}
 	if !isHTTPURL(c.JWKSURL) {
 		bad("AUTH_JWKS_URL", "must be an http(s) URL, got %q", c.JWKSURL)
@@ -136,6 +146,9 @@ func (c Config) validate() error {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("LOG_FORMAT", "must be json or text, got %q", c.LogFormat)
+	}
+	if c.ShutdownDelay < 0 {
+		bad("SHUTDOWN_DELAY", "must be 0 or positive, got %s", c.ShutdownDelay)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("SHUTDOWN_TIMEOUT", "must be positive, got %s", c.ShutdownTimeout)

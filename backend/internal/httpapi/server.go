@@ -134,7 +134,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	if err := s.ready(r.Context()); err != nil {
 		s.log.WarnContext(r.Context(), "not ready", "err", err)
-		writeError(w, r, http.StatusServiceUnavailable, "not_ready", "database unavailable or not migrated")
+		writeError(w, r, http.StatusServiceUnavailable, "not_ready", "not ready: database unavailable or not migrated, or shutting down")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -144,6 +144,9 @@ func isBusy(err error) bool {
 // Dialect names the database kind: "postgres" or "sqlite".
 func (s *DB) Dialect() string { return s.dialect.name }
 
+// Ping reports whether the database answers.
+func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
 // Close closes the connection pool.
 func (s *DB) Close() error { return s.db.Close() }
 
