@@ -10,12 +10,18 @@ import { serverConfig } from "./config";
 
 // Created on first use, never at import: `next build` must succeed with no secrets.
 let instance: ReturnType<typeof createAuth> | undefined;
+// Asks the auth store for an answer: what readiness checks.
+let pingStore: (() => Promise<void>) | undefined;
 
 function createAuth() {
   const cfg = serverConfig();
-  const database = cfg.databaseURL
-    ? new Pool({ connectionString: cfg.databaseURL, max: 10 })
-    : openSQLite(cfg.sqliteFile);
+  // A connection that cannot be made fails within seconds, never hangs a request.
+  const pool = cfg.databaseURL ? new Pool({ connectionString: cfg.databaseURL, max: 10, connectionTimeoutMillis: 5000 }) : undefined;
+  const sqlite = pool ? undefined : openSQLite(cfg.sqliteFile);
+  pingStore = pool
+    ? async () => void (await pool.query("SELECT 1"))
+    : async () => void sqlite!.prepare("SELECT 1").get();
+  const database = pool ?? sqlite!;
   const issuer = cfg.authURL;
   return betterAuth({
     database,
@@ -44,6 +50,12 @@ function openSQLite(file: string) {
 export function getAuth() {
   instance ??= createAuth();
   return instance;
+}
+
+/** Resolves when the auth store answers a query; rejects with why not. */
+export async function pingAuthStore(): Promise<void> {
+  getAuth();
+  await pingStore!();
 }
 
 // Arbitrary, fixed key of the PostgreSQL advisory lock held while migrating.

@@ -1,4 +1,5 @@
 // Server-side configuration, read from the environment at run time (never at build time).
+import { parseDelay } from "./lifecycle";
 
 export interface ServerConfig {
   backendURL: string;
@@ -12,6 +13,8 @@ export interface ServerConfig {
   production: boolean;
   /** Better Auth's per-client rate limit (production only); on unless AUTH_RATE_LIMIT=off. */
   authRateLimit: boolean;
+  /** How long SIGTERM keeps serving, unready, before the server exits (SHUTDOWN_DELAY); null when invalid. */
+  shutdownDelayMs: number | null;
 }
 
 /**
@@ -36,6 +39,7 @@ export function serverConfig(env: Record<string, string | undefined> = process.e
       .filter(Boolean),
     production: env.NODE_ENV === "production",
     authRateLimit: env.AUTH_RATE_LIMIT !== "off",
+    shutdownDelayMs: env.SHUTDOWN_DELAY ? (parseDelay(env.SHUTDOWN_DELAY) ?? null) : 0,
   };
 }
 
@@ -55,6 +59,9 @@ export function configProblems(c: ServerConfig): string[] {
     ["BETTER_AUTH_URL", c.authURL],
   ] as const) {
     if (value && !/^https?:\/\/[^/]+/.test(value)) problems.push(`${name} must be an http(s) URL, got "${value}"`);
+  }
+  if (c.shutdownDelayMs === null) {
+    problems.push("SHUTDOWN_DELAY must be a duration like 10s or 500ms");
   }
   if (c.databaseURL && !/^postgres(ql)?:\/\//.test(c.databaseURL)) {
     problems.push("DATABASE_URL must be a postgres:// or sqlite://PATH URL (or unset for the local SQLite file)");

@@ -1,31 +1,60 @@
 import { configProblems, serverConfig } from "./config";
 import { migrateAuth } from "./auth";
+import { drainOnSignals } from "./lifecycle";
 
-// Errors that mean "the database is not up yet": in Kubernetes and compose the
-// frontend may start before PostgreSQL accepts connections.
-const TRANSIENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "57P03"]);
+/**
+ * SQLSTATE classes that mean "no usable connection (yet)": connection
+ * exceptions (08), operator intervention such as a server starting or
+ * shutting down (57), insufficient resources such as too many connections (53).
+ */
+const CONNECTION_SQLSTATE = /^(08|57|53)/;
+const SQLSTATE = /^[0-9A-Z]{5}$/;
 
-export function isTransientDatabaseError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && TRANSIENT.has(code);
+/**
+ * Whether err means the database could not be reached or dropped the
+ * connection, rather than refused a statement. Node's socket errors (ECONNREFUSED,
+ * ENOTFOUND, ECONNRESET, …), pg's errors without a code ("Connection terminated
+ * unexpectedly") and SQLite's busy file are; an SQL error with another SQLSTATE
+ * (a syntax error, a missing permission) is not, and retrying would not help.
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== "string" || code === "") return true;
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return true;
+  if (SQLSTATE.test(code)) return CONNECTION_SQLSTATE.test(code);
+  return /^E[A-Z_]+$/.test(code) && !code.startsWith("ERR_"); // Node's system errors, not its API errors
 }
 
-/** Runs fn, retrying transient database errors every delayMs, attempts times at most. */
-export async function withDatabaseRetry<T>(fn: () => Promise<T>, attempts = 30, delayMs = 2000): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+export interface RetryOptions {
+  /** Give up after this long (ms). */
+  deadlineMs: number;
+  /** First wait between attempts (ms), doubled after each, up to maxDelayMs. */
+  firstDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const START_RETRY: RetryOptions = { deadlineMs: 60_000, firstDelayMs: 500, maxDelayMs: 5_000 };
+
+/** Runs fn, retrying connection errors with exponential backoff until the deadline. */
+export async function withDatabaseRetry<T>(fn: () => Promise<T>, o: RetryOptions = START_RETRY): Promise<T> {
+  const giveUpAt = Date.now() + o.deadlineMs;
+  for (let delay = o.firstDelayMs; ; delay = Math.min(delay * 2, o.maxDelayMs)) {
     try {
       return await fn();
     } catch (err) {
-      if (attempt >= attempts || !isTransientDatabaseError(err)) throw err;
-      console.warn(`todo-frontend: database not reachable yet (${(err as Error).message}), retrying`);
-      await new Promise((r) => setTimeout(r, delayMs));
+      if (!isConnectionError(err) || Date.now() + delay > giveUpAt) throw err;
+      console.warn(`todo-frontend: database not reachable yet (${(err as Error).message}), retrying in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
     }
   }
 }
 
 // Node.js start-up of the server: refuse a broken production configuration
-// with one clear message, then create or update Better Auth's tables.
-export async function startup(): Promise<void> {
+// with one clear message, then create or update Better Auth's tables. A
+// server that cannot do either exits: a half-started one would answer its
+// liveness probe while every sign-in fails.
+export async function startup(retry: RetryOptions = START_RETRY): Promise<void> {
   const cfg = serverConfig();
   const problems = configProblems(cfg);
   if (problems.length > 0) {
@@ -35,5 +64,13 @@ export async function startup(): Promise<void> {
   if (cfg.production && !cfg.authRateLimit) {
     console.warn("todo-frontend: AUTH_RATE_LIMIT=off: sign-in and sign-up are not rate limited");
   }
-  await withDatabaseRetry(migrateAuth);
+  if (process.env.NEXT_MANUAL_SIG_HANDLE) {
+    drainOnSignals(cfg.shutdownDelayMs ?? 0);
+  }
+  try {
+    await withDatabaseRetry(migrateAuth, retry);
+  } catch (err) {
+    console.error(`todo-frontend: cannot prepare the auth database: ${(err as Error).message}`);
+    process.exit(1);
+  }
 }

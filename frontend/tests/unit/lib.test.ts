@@ -127,6 +127,11 @@ describe("configProblems", () => {
     expect([cfg.databaseURL, cfg.sqliteFile]).toEqual([pg, file]);
     expect(configProblems(cfg)).toEqual([]);
   });
+  it("reads SHUTDOWN_DELAY, refusing what is not a duration", () => {
+    expect(serverConfig({}).shutdownDelayMs).toBe(0);
+    expect(serverConfig({ SHUTDOWN_DELAY: "10s" }).shutdownDelayMs).toBe(10_000);
+    expect(configProblems(serverConfig({ SHUTDOWN_DELAY: "soon" }))).toEqual(["SHUTDOWN_DELAY must be a duration like 10s or 500ms"]);
+  });
   it("defaults BACKEND_URL to localhost:8000", () => {
     expect(serverConfig({}).backendURL).toBe("http://localhost:8000");
   });
