@@ -61,17 +61,13 @@ valueFrom:
   {{- include "todo-app.secretRef" (dict "root" . "key" "better-auth-secret") | nindent 2 }}
 {{- end }}
 
-{{/* Writable paths under a read-only root filesystem. */}}
-{{- define "todo-app.scratchMounts.backend" -}}
-- name: tmp
-  mountPath: /tmp
+{{/* Writable paths under a read-only root filesystem, each an emptyDir bounded by its size. */}}
+{{- define "todo-app.scratch.backend" -}}
+- { name: tmp, mountPath: /tmp, sizeLimit: 64Mi }
 {{- end }}
 
-{{- define "todo-app.scratchMounts.frontend" -}}
-- name: tmp
-  mountPath: /tmp
-- name: next-cache
-  mountPath: /app/.next/cache
-- name: data
-  mountPath: /app/data
+{{- define "todo-app.scratch.frontend" -}}
+- { name: tmp, mountPath: /tmp, sizeLimit: 64Mi }
+- { name: next-cache, mountPath: /app/.next/cache, sizeLimit: 256Mi }
+- { name: data, mountPath: /app/data, sizeLimit: 64Mi }
 {{- end }}

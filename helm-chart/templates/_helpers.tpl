@@ -80,6 +80,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-postgresql" (include "todo-app.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{- define "todo-app.postgresqlHeadlessName" -}}
+{{- printf "%s-hl" (include "todo-app.postgresqlName" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{/*
 Whether the chart runs PostgreSQL in the cluster: postgresql.enabled, and no
 secrets.databaseUrl given (a URL that is given means that database).
@@ -89,18 +93,27 @@ secrets.databaseUrl given (a URL that is given means that database).
 {{- end }}
 
 {{/*
-The in-cluster PostgreSQL's password: postgresql.auth.password when given, else
-the one the release's Secret already holds (so helm upgrade keeps it), else a
-new random one. Written back into .Values, so every template of one render
-uses the same.
+A secret the chart may generate: the value given, else the one the release's
+Secret already holds under key (so helm upgrade keeps it), else a new random
+one. Written back into the values, so every template of one render (and the
+checksum of the Secret) sees the same. Call with (dict "root" $ "values" MAP
+"field" NAME "key" SECRET-KEY).
 */}}
-{{- define "todo-app.postgresqlPassword" -}}
-{{- if not .Values.postgresql.auth.password }}
-{{- $secret := lookup "v1" "Secret" .Release.Namespace (include "todo-app.secretName" .) }}
-{{- $kept := dig "data" "postgresql-password" "" ($secret | default dict) }}
-{{- $_ := set .Values.postgresql.auth "password" (ternary (b64dec $kept) (randAlphaNum 32) (ne $kept "")) }}
+{{- define "todo-app.keptOrGenerated" -}}
+{{- if not (index .values .field) }}
+{{- $secret := lookup "v1" "Secret" .root.Release.Namespace (include "todo-app.secretName" .root) }}
+{{- $kept := dig "data" .key "" ($secret | default dict) }}
+{{- $_ := set .values .field (ternary (b64dec $kept) (randAlphaNum 48) (ne $kept "")) }}
 {{- end }}
-{{- .Values.postgresql.auth.password }}
+{{- index .values .field }}
+{{- end }}
+
+{{- define "todo-app.postgresqlPassword" -}}
+{{- include "todo-app.keptOrGenerated" (dict "root" . "values" .Values.postgresql.auth "field" "password" "key" "postgresql-password") }}
+{{- end }}
+
+{{- define "todo-app.betterAuthSecret" -}}
+{{- include "todo-app.keptOrGenerated" (dict "root" . "values" .Values.secrets "field" "betterAuthSecret" "key" "better-auth-secret") }}
 {{- end }}
 
 {{/* The database URL the chart puts in its Secret, with clear errors when it cannot. */}}

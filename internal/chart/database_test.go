@@ -60,29 +60,32 @@ func TestGivenDatabaseURLMeansThatDatabase(t *testing.T) {
 	}
 }
 
-// `helm install todo ./helm-chart -f helm-chart/values-dev.yaml --set
-// secrets.betterAuthSecret=…` installs as it is: the password is generated,
-// and the database URL uses the same one.
-func TestDevInstallGeneratesThePostgreSQLPassword(t *testing.T) {
-	secret, pg, notes := installed(t, []string{"values-dev.yaml"}, "secrets.betterAuthSecret="+authSecret)
+// `helm install todo ./helm-chart -f helm-chart/values-dev.yaml` installs as
+// it is: the PostgreSQL password and the Better Auth secret are generated,
+// and the database URL uses the same password; given values are kept.
+func TestDevInstallGeneratesItsSecrets(t *testing.T) {
+	secret, pg, notes := installed(t, []string{"values-dev.yaml"})
 	if !pg {
 		t.Fatal("the dev values deploy no PostgreSQL")
 	}
-	pw := secret.StringData["postgresql-password"]
-	if len(pw) != 32 || !strings.Contains(secret.StringData["database-url"], ":"+pw+"@todo-todo-app-postgresql:5432/") {
+	pw, auth := secret.StringData["postgresql-password"], secret.StringData["better-auth-secret"]
+	if len(pw) != 48 || !strings.Contains(secret.StringData["database-url"], ":"+pw+"@todo-todo-app-postgresql:5432/") {
 		t.Fatalf("generated password %q, database-url %q", pw, secret.StringData["database-url"])
 	}
-	again, _, _ := installed(t, []string{"values-dev.yaml"}, "secrets.betterAuthSecret="+authSecret)
-	if again.StringData["postgresql-password"] == pw {
-		t.Error("two fresh installs generated the same password")
+	if len(auth) != 48 || auth == pw {
+		t.Fatalf("generated Better Auth secret %q (password %q)", auth, pw)
+	}
+	again, _, _ := installed(t, []string{"values-dev.yaml"})
+	if again.StringData["postgresql-password"] == pw || again.StringData["better-auth-secret"] == auth {
+		t.Error("two fresh installs generated the same secrets")
 	}
 	want := "kubectl -n apps get secret todo-todo-app -o jsonpath='{.data.postgresql-password}' | base64 -d"
 	if !strings.Contains(notes, want) {
 		t.Errorf("NOTES do not say how to read the password (%s):\n%s", want, notes)
 	}
 	given, _, _ := installed(t, []string{"values-dev.yaml"}, "secrets.betterAuthSecret="+authSecret, "postgresql.auth.password="+pgPassword)
-	if given.StringData["postgresql-password"] != pgPassword {
-		t.Errorf("a given password was replaced by %q", given.StringData["postgresql-password"])
+	if given.StringData["postgresql-password"] != pgPassword || given.StringData["better-auth-secret"] != authSecret {
+		t.Errorf("given secrets were replaced: %v", given.StringData)
 	}
 }
 
@@ -94,9 +97,10 @@ func (c secretsInCluster) GetClientFor(apiVersion, kind string) (dynamic.Namespa
 	return c.client.Resource(gvr), true, nil
 }
 
-// helm upgrade reads the password the release's Secret holds, so PostgreSQL
-// (whose data directory keeps the first one) and the apps keep agreeing.
-func TestUpgradeKeepsTheGeneratedPassword(t *testing.T) {
+// helm upgrade reads the generated secrets the release's Secret holds, so
+// PostgreSQL (whose data directory keeps the first password) and the apps keep
+// agreeing, and sessions and signing keys (encrypted with the auth secret) survive.
+func TestUpgradeKeepsTheGeneratedSecrets(t *testing.T) {
 	ch, err := chart.Load(chartDir)
 	if err != nil {
 		t.Fatal(err)
@@ -104,14 +108,15 @@ func TestUpgradeKeepsTheGeneratedPassword(t *testing.T) {
 	existing := &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: "todo-todo-app", Namespace: "apps"},
-		Data:       map[string][]byte{"postgresql-password": []byte("kept-from-the-install")},
+		Data: map[string][]byte{"postgresql-password": []byte("kept-from-the-install"),
+			"better-auth-secret": []byte("auth-secret-kept-from-the-install-0123456789")},
 	}
 	sch := runtime.NewScheme()
 	if err := scheme.AddToScheme(sch); err != nil {
 		t.Fatal(err)
 	}
 	cluster := secretsInCluster{dynamicfake.NewSimpleDynamicClient(sch, existing)}
-	vals := scenario{files: []string{"values-dev.yaml"}, sets: []string{"secrets.betterAuthSecret=" + authSecret}}.values(t)
+	vals := scenario{files: []string{"values-dev.yaml"}}.values(t)
 	caps := chartutil.DefaultCapabilities.Copy()
 	caps.KubeVersion.Version = chart.DefaultKubeVersion
 	top, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{Name: "todo", Namespace: "apps", IsUpgrade: true}, caps)
@@ -123,7 +128,8 @@ func TestUpgradeKeepsTheGeneratedPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := out["todo-app/templates/secret.yaml"]
-	for _, want := range []string{`postgresql-password: "kept-from-the-install"`, `:kept-from-the-install@todo-todo-app-postgresql:5432/todo`} {
+	for _, want := range []string{`postgresql-password: "kept-from-the-install"`, `:kept-from-the-install@todo-todo-app-postgresql:5432/todo`,
+		`better-auth-secret: "auth-secret-kept-from-the-install-0123456789"`} {
 		if !strings.Contains(secret, want) {
 			t.Errorf("the upgraded Secret lacks %s:\n%s", want, secret)
 		}
@@ -131,7 +137,7 @@ func TestUpgradeKeepsTheGeneratedPassword(t *testing.T) {
 }
 
 // Prod values take their secrets from an existing Secret; without one they
-// need every value given explicitly.
+// need the database URL given (the auth secret is generated when not given).
 func TestProdValuesNeedAnExistingSecretOrValues(t *testing.T) {
 	ch, err := chart.Load(chartDir)
 	if err != nil {
@@ -143,7 +149,7 @@ func TestProdValuesNeedAnExistingSecretOrValues(t *testing.T) {
 	}{
 		{nil, ""},
 		{[]string{"secrets.existingSecret="}, "secrets.databaseUrl is required"},
-		{[]string{"secrets.existingSecret=", "secrets.databaseUrl=" + dbURL}, "secrets.betterAuthSecret is required"},
+		{[]string{"secrets.existingSecret=", "secrets.databaseUrl=" + dbURL}, ""},
 		{[]string{"secrets.existingSecret=", "secrets.betterAuthSecret=" + authSecret, "secrets.databaseUrl=" + dbURL}, ""},
 	} {
 		vals := scenario{files: []string{"values-prod.yaml"}, sets: tt.sets}.values(t)

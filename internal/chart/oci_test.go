@@ -36,7 +36,8 @@ func TestOCIPushPull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Base(pkg) != "todo-app-1.0.0.tgz" {
+	version := ch.Metadata.Version
+	if filepath.Base(pkg) != "todo-app-"+version+".tgz" {
 		t.Fatalf("package name %s", filepath.Base(pkg))
 	}
 	client, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP())
@@ -59,9 +60,9 @@ func TestOCIPushPull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Name() != "todo-app" || got.Metadata.Version != "1.0.0" || len(got.Templates) != len(ch.Templates) || got.Schema == nil {
-		t.Fatalf("pulled chart %s %s with %d templates (schema %v), want todo-app 1.0.0 with %d",
-			got.Name(), got.Metadata.Version, len(got.Templates), got.Schema != nil, len(ch.Templates))
+	if got.Name() != "todo-app" || got.Metadata.Version != version || len(got.Templates) != len(ch.Templates) || got.Schema == nil {
+		t.Fatalf("pulled chart %s %s with %d templates (schema %v), want todo-app %s with %d",
+			got.Name(), got.Metadata.Version, len(got.Templates), got.Schema != nil, version, len(ch.Templates))
 	}
 	if pulled.Manifest.Digest != pushed.Manifest.Digest {
 		t.Fatalf("digest changed: pushed %s, pulled %s", pushed.Manifest.Digest, pulled.Manifest.Digest)
@@ -75,7 +76,7 @@ func TestOCIPushPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref2, digest, ok := strings.Cut(got2, "@")
-	if !ok || !strings.HasSuffix(ref2, "/charts/todo-app:1.0.0") {
+	if !ok || !strings.HasSuffix(ref2, "/charts/todo-app:"+version) {
 		t.Fatalf("chart.Push = %s", got2)
 	}
 	pulled2, err := client.Pull(strings.Replace(ref2, "localhost", "127.0.0.1", 1))

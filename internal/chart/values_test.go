@@ -45,6 +45,14 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"backend.probes.readiness.path=ready", "path"},
 		{"misspelledTopLevel=1", "misspelledTopLevel"},
 		{"backend.replicas=3", "replicas"},
+		{"frontend.resources.limits.ephemeral-storage=plenty", "ephemeral-storage"},
+		{"postgresql.resources.requests.disk=1Gi", "disk"},
+		{"tests.resources.limits.cpu=-1", "cpu"},
+		{"backend.shutdownDelaySeconds=-1", "shutdownDelaySeconds"},
+		{"frontend.terminationGracePeriodSeconds=0", "terminationGracePeriodSeconds"},
+		{"networkPolicy.egress.database.cidrs[0]=everywhere", "cidrs"},
+		{"networkPolicy.egress.modelAPI.ports[0]=0", "ports"},
+		{"networkPolicy.egress.dns.ports=null", "ports"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
@@ -113,8 +121,9 @@ func TestRequiredValuesFailClearly(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := map[string][]string{
-		"secrets.betterAuthSecret is required": {"secrets.databaseUrl=postgres://x"},
-		"secrets.databaseUrl is required":      {"secrets.betterAuthSecret=" + authSecret},
+		"secrets.databaseUrl is required": {"secrets.betterAuthSecret=" + authSecret},
+		"frontend.terminationGracePeriodSeconds (10) must exceed frontend.shutdownDelaySeconds (10)": {
+			"secrets.databaseUrl=postgres://x", "frontend.terminationGracePeriodSeconds=10"},
 	}
 	for want, sets := range tests {
 		vals, _ := chart.Values(nil, sets)
