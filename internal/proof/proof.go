@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/todo-app/todo-app/internal/loadgen"
@@ -166,8 +167,9 @@ func ready(p corev1.Pod) bool {
 }
 
 // deletePods deletes pods of selector, at most limit of them (0: all), and
-// returns their names and how many were ready before.
-func deletePods(ctx context.Context, env Env, selector string, limit int) (deleted []string, wereReady int, err error) {
+// returns their UIDs and how many were ready before. Replacements are told
+// apart by UID, not name: a StatefulSet re-creates a pod under the same name.
+func deletePods(ctx context.Context, env Env, selector string, limit int) (deleted []types.UID, wereReady int, err error) {
 	pods, err := env.Kube.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list pods %s: %w", selector, err)
@@ -181,10 +183,12 @@ func deletePods(ctx context.Context, env Env, selector string, limit int) (delet
 		if limit > 0 && len(deleted) == limit {
 			break
 		}
-		if err := env.Kube.CoreV1().Pods(env.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+		// The precondition makes sure a pod of that name re-created meanwhile is not deleted instead.
+		err := env.Kube.CoreV1().Pods(env.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: metav1.NewUIDPreconditions(string(p.UID))})
+		if err != nil {
 			return deleted, wereReady, fmt.Errorf("delete pod %s: %w", p.Name, err)
 		}
-		deleted = append(deleted, p.Name)
+		deleted = append(deleted, p.UID)
 	}
 	if len(deleted) == 0 {
 		return nil, 0, fmt.Errorf("no pods match %s", selector)
@@ -193,7 +197,7 @@ func deletePods(ctx context.Context, env Env, selector string, limit int) (delet
 }
 
 // waitReplaced waits until selector has want ready pods, none of them deleted.
-func waitReplaced(ctx context.Context, env Env, selector string, deleted []string, want int) error {
+func waitReplaced(ctx context.Context, env Env, selector string, deleted []types.UID, want int) error {
 	deadline := time.Now().Add(env.timeout())
 	for {
 		pods, err := env.Kube.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
@@ -202,7 +206,7 @@ func waitReplaced(ctx context.Context, env Env, selector string, deleted []strin
 		}
 		n := 0
 		for _, p := range pods.Items {
-			if ready(p) && !slices.Contains(deleted, p.Name) {
+			if ready(p) && !slices.Contains(deleted, p.UID) {
 				n++
 			}
 		}
@@ -210,7 +214,7 @@ func waitReplaced(ctx context.Context, env Env, selector string, deleted []strin
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %d of %d pods ready after %s", selector, n, want, env.timeout())
+			return fmt.Errorf("%s: %d of %d new pods ready after %s", selector, n, want, env.timeout())
 		}
 		select {
 		case <-ctx.Done():

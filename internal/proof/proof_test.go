@@ -2,8 +2,10 @@ package proof
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -35,46 +38,76 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// readyPod is a running, ready pod of component, owned as the chart owns it:
+// PostgreSQL's by a StatefulSet, the apps' by a ReplicaSet.
 func readyPod(name, component string) *corev1.Pod {
+	owner := "ReplicaSet"
+	if component == "postgresql" {
+		owner = "StatefulSet"
+	}
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "todo", Labels: map[string]string{
-			"app.kubernetes.io/instance": "todo", "app.kubernetes.io/component": component}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "todo", UID: types.UID(name + "-" + rand.Text()[:6]),
+			Labels:          map[string]string{"app.kubernetes.io/instance": "todo", "app.kubernetes.io/component": component},
+			OwnerReferences: []metav1.OwnerReference{{Kind: owner, Name: "todo-" + component}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{
 			{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
 	}
 }
 
-// fakeCluster replaces every deleted pod with a new ready one after onDelete
-// (which may restart the real process behind it) returns.
+// fakeCluster stands for the controllers of a real cluster. A deleted pod
+// first terminates (deletionTimestamp set, no longer ready) for terminating,
+// then goes. A ReplicaSet creates its replacement under a new name at once;
+// a StatefulSet re-creates it under the same name, with a new UID, once the
+// old pod is gone. Replacements are ready after onDelete (which may restart
+// the real process behind them) returns.
 func fakeCluster(t *testing.T, onDelete func(component string), pods ...*corev1.Pod) *fake.Clientset {
+	const terminating = 100 * time.Millisecond
 	objs := make([]runtime.Object, len(pods))
 	for i, p := range pods {
 		objs[i] = p
 	}
 	kube := fake.NewClientset(objs...)
-	var mu sync.Mutex
-	components := map[string]string{}
-	for _, p := range pods {
-		components[p.Name] = p.Labels["app.kubernetes.io/component"]
-	}
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait)
+	ctx := context.WithoutCancel(t.Context())
 	kube.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		name := a.(k8stesting.DeleteAction).GetName()
-		mu.Lock()
-		component := components[name]
-		mu.Unlock()
-		wg.Go(func() {
+		obj, err := kube.Tracker().Get(corev1.SchemeGroupVersion.WithResource("pods"), "todo", name)
+		if err != nil {
+			return true, nil, err
+		}
+		pod := obj.(*corev1.Pod).DeepCopy()
+		if pod.DeletionTimestamp != nil {
+			return true, nil, nil // already terminating
+		}
+		now := metav1.Now()
+		pod.DeletionTimestamp = &now
+		if err := kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), pod, "todo"); err != nil {
+			return true, nil, err
+		}
+		component := pod.Labels["app.kubernetes.io/component"]
+		statefulSet := pod.OwnerReferences[0].Kind == "StatefulSet"
+		replace := func(name string) {
 			if onDelete != nil {
 				onDelete(component)
 			}
-			replacement := readyPod(name+"-r", component)
-			mu.Lock()
-			components[replacement.Name] = component
-			mu.Unlock()
-			kube.CoreV1().Pods("todo").Create(context.Background(), replacement, metav1.CreateOptions{})
+			if _, err := kube.CoreV1().Pods("todo").Create(ctx, readyPod(name, component), metav1.CreateOptions{}); err != nil {
+				t.Errorf("re-create %s: %v", name, err)
+			}
+		}
+		wg.Go(func() {
+			time.Sleep(terminating)
+			if err := kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "todo", name); err != nil {
+				t.Errorf("remove %s: %v", name, err)
+			}
+			if statefulSet {
+				replace(name)
+			}
 		})
-		return false, nil, nil // the default reactor deletes it
+		if !statefulSet {
+			wg.Go(func() { replace(component + "-" + strings.ToLower(rand.Text()[:5])) })
+		}
+		return true, nil, nil
 	})
 	return kube
 }
@@ -95,8 +128,17 @@ func TestPodLoss(t *testing.T) {
 		t.Fatalf("figures = %s", r.Figures)
 	}
 	pods, _ := kube.CoreV1().Pods("todo").List(t.Context(), metav1.ListOptions{})
-	if len(pods.Items) != 4 {
-		t.Fatalf("%d pods after the proof, want 4 (two replaced)", len(pods.Items))
+	running, replaced := 0, 0
+	for _, p := range pods.Items {
+		if ready(p) {
+			running++
+		}
+		if !slices.Contains([]string{"be-1", "be-2", "fe-1", "fe-2"}, p.Name) {
+			replaced++
+		}
+	}
+	if running != 4 || replaced != 2 {
+		t.Fatalf("%d ready pods after the proof, %d of them replacements; want 4 and 2", running, replaced)
 	}
 }
 
