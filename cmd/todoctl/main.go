@@ -16,6 +16,11 @@
 //	todoctl push-image --package F --ref HOST/REPO --tag T... push an OCI image tarball (one or more platforms)
 //	                  under each tag; REGISTRY_USERNAME/PASSWORD; [--plain-http]
 //	                  [--dockerfile F]: with F's HEALTHCHECK, which Dagger's builds drop
+//
+// In a pipeline container, TODOCTL_TUNNELS=PORT=HOST:PORT,… forwards those
+// ports of the container's loopback to tunnels of the user's machine (see
+// internal/tunnel); a kubeconfig server, --url or --ref on the loopback that
+// no tunnel covers is then an error that says how to add one.
 package main
 
 import (
@@ -26,6 +31,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +47,7 @@ import (
 	"github.com/todo-app/todo-app/internal/images"
 	"github.com/todo-app/todo-app/internal/proof"
 	"github.com/todo-app/todo-app/internal/smoke"
+	"github.com/todo-app/todo-app/internal/tunnel"
 )
 
 func main() {
@@ -99,6 +106,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	if err := startTunnels(ctx, cmd, o); err != nil {
+		return err
+	}
 
 	switch cmd {
 	case "render":
@@ -146,9 +156,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintln(out, strings.Join(refs, "\n"))
 		return nil
-	case "install", "wait", "test", "rollback", "uninstall", "prove":
 	default:
-		return fmt.Errorf("unknown command %q", cmd)
+		if !slices.Contains(clusterCommands, cmd) {
+			return fmt.Errorf("unknown command %q", cmd)
+		}
 	}
 
 	flags := genericclioptions.NewConfigFlags(true)
@@ -244,6 +255,46 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return rel.Uninstall(o.release)
 	}
 }
+
+// startTunnels forwards the loopback ports TODOCTL_TUNNELS lists, when it is
+// set, and checks that what cmd reaches is not on a loopback port left out.
+func startTunnels(ctx context.Context, cmd string, o options) error {
+	value, set := os.LookupEnv(tunnel.Env)
+	if !set {
+		return nil
+	}
+	forwards, err := tunnel.Parse(value)
+	if err != nil {
+		return err
+	}
+	ports := tunnel.Ports(forwards)
+	switch cmd {
+	case "smoke", "prove":
+		if err := tunnel.Reachable("--url", o.url, ports); err != nil {
+			return err
+		}
+	case "push", "push-image":
+		host, _, _ := strings.Cut(strings.TrimPrefix(o.ref, "oci://"), "/")
+		if err := tunnel.Reachable("the registry", host, ports); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(clusterCommands, cmd) {
+		flags := genericclioptions.NewConfigFlags(true)
+		flags.KubeConfig, flags.Context = &o.kubeconfig, &o.kubeContext
+		rc, err := flags.ToRESTConfig()
+		if err != nil {
+			return fmt.Errorf("kubeconfig: %w", err)
+		}
+		if err := tunnel.Reachable("the kubeconfig's server", rc.Host, ports); err != nil {
+			return err
+		}
+	}
+	return tunnel.Start(ctx, forwards)
+}
+
+// clusterCommands are the commands that talk to the cluster's API server.
+var clusterCommands = []string{"install", "wait", "test", "rollback", "uninstall", "prove"}
 
 func kubeClient(flags *genericclioptions.ConfigFlags) (kubernetes.Interface, error) {
 	rc, err := flags.ToRESTConfig()

@@ -1,0 +1,175 @@
+// Package tunnel gives a process in a container the loopback ports of the
+// machine that started the pipeline. The engine's containers cannot reach that
+// machine's 127.0.0.1; the Dagger CLI can tunnel a port of it into the
+// pipeline as a service (--tunnel=tcp://127.0.0.1:6443), bound in the
+// container under a host name. Forwarding 127.0.0.1:PORT inside the container
+// to that service makes every address that names the machine's loopback (a
+// kind or k3d kubeconfig's server, a registry on localhost, an Ingress
+// port-forwarded to localhost) work unchanged: TLS names, Host headers and
+// image references included.
+package tunnel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Env is the environment variable that lists the forwards of a process:
+// PORT=HOST:PORT, comma-separated (the Dagger module writes it). Its
+// presence, even empty, says that this process's loopback is not the user's
+// machine's, so an address on it that no forward covers is an error.
+const Env = "TODOCTL_TUNNELS"
+
+// Forward sends connections to 127.0.0.1:Port (and [::1]:Port) on to Target.
+type Forward struct {
+	Port   int
+	Target string // host:port
+}
+
+// Parse reads Env's value.
+func Parse(value string) ([]Forward, error) {
+	var fs []Forward
+	for part := range strings.SplitSeq(value, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		port, target, ok := strings.Cut(part, "=")
+		p, err := strconv.Atoi(port)
+		if !ok || err != nil || p < 1 || p > 65535 {
+			return nil, fmt.Errorf("%s: %q is not PORT=HOST:PORT", Env, part)
+		}
+		if _, _, err := net.SplitHostPort(target); err != nil {
+			return nil, fmt.Errorf("%s: %q: %w", Env, part, err)
+		}
+		fs = append(fs, Forward{Port: p, Target: target})
+	}
+	return fs, nil
+}
+
+// Ports are the forwarded ports.
+func Ports(fs []Forward) []int {
+	ports := make([]int, len(fs))
+	for i, f := range fs {
+		ports[i] = f.Port
+	}
+	return ports
+}
+
+// IsLoopback reports whether host names the local machine's loopback.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Reachable checks that an address (a URL, or HOST:PORT) is reachable from the
+// pipeline's containers: not on the loopback, or on a forwarded port of it.
+// what names the address in the error, flag the option that adds a tunnel.
+func Reachable(what, address string, forwarded []int) error {
+	host, port := address, ""
+	if u, err := url.Parse(address); err == nil && u.Host != "" {
+		host, port = u.Hostname(), u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+	} else if h, p, err := net.SplitHostPort(address); err == nil {
+		host, port = h, p
+	}
+	if !IsLoopback(host) {
+		return nil
+	}
+	if p, err := strconv.Atoi(port); err == nil && slices.Contains(forwarded, p) {
+		return nil
+	}
+	if port == "" {
+		return fmt.Errorf("%s %s is on this machine's loopback, which the pipeline's containers cannot reach: give its port", what, address)
+	}
+	return fmt.Errorf("%s %s is on this machine's loopback, which the pipeline's containers cannot reach: "+
+		"tunnel it with --tunnel=tcp://%s", what, address, net.JoinHostPort(host, port))
+}
+
+// Start listens on the loopback for every forward and copies each connection
+// to its target until ctx ends. It returns once all listen.
+func Start(ctx context.Context, fs []Forward) error {
+	var listeners []net.Listener
+	for _, f := range fs {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(f.Port)))
+		if err != nil {
+			closeAll(listeners)
+			return fmt.Errorf("tunnel %d: %w", f.Port, err)
+		}
+		listeners = append(listeners, ln)
+		// localhost may resolve to ::1 first; a container without IPv6 simply has no such listener.
+		if ln6, err := net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(f.Port))); err == nil {
+			listeners = append(listeners, ln6)
+		}
+	}
+	targets := map[net.Listener]string{}
+	for _, ln := range listeners {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		for _, f := range fs {
+			if strconv.Itoa(f.Port) == port {
+				targets[ln] = f.Target
+			}
+		}
+	}
+	for _, ln := range listeners {
+		go serve(ctx, ln, targets[ln])
+	}
+	go func() {
+		<-ctx.Done()
+		closeAll(listeners)
+	}()
+	return nil
+}
+
+func closeAll(ls []net.Listener) {
+	for _, ln := range ls {
+		ln.Close()
+	}
+}
+
+func serve(ctx context.Context, ln net.Listener, target string) {
+	var d net.Dialer
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		go func() {
+			defer conn.Close()
+			upstream, err := d.DialContext(ctx, "tcp", target)
+			if err != nil {
+				return
+			}
+			defer upstream.Close()
+			pipe(conn, upstream)
+		}()
+	}
+}
+
+// pipe copies both ways; each side's end of stream is passed on as a half close.
+func pipe(a, b net.Conn) {
+	var wg sync.WaitGroup
+	for _, dir := range [][2]net.Conn{{a, b}, {b, a}} {
+		wg.Go(func() {
+			_, err := io.Copy(dir[0], dir[1])
+			if tc, ok := dir[0].(*net.TCPConn); ok && (err == nil || errors.Is(err, net.ErrClosed)) {
+				tc.CloseWrite()
+			} else {
+				dir[0].Close()
+			}
+		})
+	}
+	wg.Wait()
+}
