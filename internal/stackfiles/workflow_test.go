@@ -1,43 +1,106 @@
 package stackfiles_test
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
+// workflow is the part of a GitHub Actions workflow this test reads.
+type workflow struct {
+	Permissions map[string]string `json:"permissions"`
+	Jobs        map[string]struct {
+		If          string            `json:"if"`
+		Needs       any               `json:"needs"` // a job name or a list of them
+		Permissions map[string]string `json:"permissions"`
+		Steps       []struct {
+			Uses string            `json:"uses"`
+			With map[string]string `json:"with"`
+		} `json:"steps"`
+	} `json:"jobs"`
+}
+
+func (w workflow) needs(job string) []string {
+	switch n := w.Jobs[job].Needs.(type) {
+	case string:
+		return []string{n}
+	case []any:
+		var out []string
+		for _, v := range n {
+			out = append(out, v.(string))
+		}
+		return out
+	}
+	return nil
+}
+
+// The workflow runs the module's functions: check on every pull request and
+// push, and publish only for pushes, after check passed on that commit.
 // actionlint itself runs in `make test` (make actionlint).
 func TestWorkflowContract(t *testing.T) {
-	wf := read(t, ".github/workflows/ci.yml")
+	raw := read(t, ".github/workflows/ci.yml")
+	var wf workflow
+	if err := yaml.Unmarshal([]byte(raw), &wf); err != nil {
+		t.Fatal(err)
+	}
 	engine := regexp.MustCompile(`"engineVersion":\s*"([^"]+)"`).FindStringSubmatch(read(t, "dagger.json"))
 	if engine == nil {
 		t.Fatal("dagger.json has no engineVersion")
 	}
-	// Actions pinned by full commit SHA; the Dagger CLI pinned to the engine version.
-	for _, m := range regexp.MustCompile(`uses:\s*(\S+)`).FindAllStringSubmatch(wf, -1) {
-		if !regexp.MustCompile(`@[0-9a-f]{40}$`).MatchString(m[1]) {
-			t.Errorf("action %s is not pinned by commit SHA", m[1])
+	check, publish := wf.Jobs["check"], wf.Jobs["publish"]
+	callsOf := func(job string) (calls []string) {
+		for _, s := range wf.Jobs[job].Steps {
+			// Actions pinned by full commit SHA; the Dagger CLI pinned to the engine version.
+			if !regexp.MustCompile(`@[0-9a-f]{40}$`).MatchString(s.Uses) {
+				t.Errorf("%s: action %s is not pinned by commit SHA", job, s.Uses)
+			}
+			if strings.HasPrefix(s.Uses, "actions/checkout@") && (s.With["ref"] != "" || s.With["persist-credentials"] != "false") {
+				t.Errorf("%s: checkout must take the event's own commit and keep no credentials: %v", job, s.With)
+			}
+			if strings.HasPrefix(s.Uses, "dagger/dagger-for-github@") {
+				if s.With["version"] != engine[1] {
+					t.Errorf("%s: the Dagger CLI is %q, the engine %s", job, s.With["version"], engine[1])
+				}
+				calls = append(calls, strings.Fields(s.With["args"])[0])
+			}
 		}
+		return calls
 	}
-	if n, want := strings.Count(wf, "version: "+engine[1]), strings.Count(wf, "dagger/dagger-for-github@"); n != want {
-		t.Errorf("%d of %d dagger-for-github steps pin version %s", n, want, engine[1])
+	if got := callsOf("check"); !slices.Equal(got, []string{"check"}) {
+		t.Errorf("the check job calls %v, want check", got)
 	}
-	for _, want := range []string{"args: check", "publish", "packages: write", "concurrency:", "permissions:\n  contents: read"} {
-		if !strings.Contains(wf, want) {
-			t.Errorf("workflow lacks %q", want)
-		}
+	if check.If != "" {
+		t.Errorf("check runs only if %s: every pull request and push must run it", check.If)
 	}
-	// packages: write and id-token: write only in the publishing job, which signs keyless.
-	check, publish, _ := strings.Cut(wf, "  publish:")
-	for _, grant := range []string{"packages: write", "id-token: write"} {
-		if strings.Contains(check, grant) || !strings.Contains(publish, grant) {
-			t.Errorf("%s must be granted to the publish job only", grant)
-		}
+	if got := callsOf("publish"); !slices.Equal(got, []string{"publish"}) {
+		t.Errorf("the publish job calls %v, want publish", got)
+	}
+	if !slices.Equal(wf.needs("publish"), []string{"check"}) || !strings.Contains(publish.If, "github.event_name == 'push'") {
+		t.Errorf("publish needs %v if %q: it must need check and run for pushes only", wf.needs("publish"), publish.If)
+	}
+	if len(wf.Jobs) != 2 {
+		t.Errorf("jobs %v: a third job could publish without check", len(wf.Jobs))
+	}
+	// Least privilege: read by default; packages and id-token (keyless signing) for publish alone.
+	if !maps.Equal(wf.Permissions, map[string]string{"contents": "read"}) || len(check.Permissions) != 0 {
+		t.Errorf("permissions: workflow %v, check %v; want contents: read and nothing more", wf.Permissions, check.Permissions)
+	}
+	if !maps.Equal(publish.Permissions, map[string]string{"contents": "read", "packages": "write", "id-token": "write"}) {
+		t.Errorf("publish permissions %v", publish.Permissions)
 	}
 	for _, flag := range []string{"--github-oidc-request-url=env://ACTIONS_ID_TOKEN_REQUEST_URL",
-		"--github-oidc-request-token=env://ACTIONS_ID_TOKEN_REQUEST_TOKEN", "--repository=https://github.com/${{ github.repository }}"} {
-		if !strings.Contains(publish, flag) {
-			t.Errorf("publish does not sign keyless as the workflow: lacks %s", flag)
+		"--github-oidc-request-token=env://ACTIONS_ID_TOKEN_REQUEST_TOKEN", "--repository=https://github.com/${{ github.repository }}",
+		"--commit=${{ github.sha }}"} {
+		if !strings.Contains(raw, flag) {
+			t.Errorf("publish does not sign keyless as the workflow of this commit: lacks %s", flag)
 		}
 	}
+	if !strings.Contains(raw, "concurrency:") {
+		t.Error("no concurrency group: two pushes could publish out of order")
+	}
 }
+
