@@ -46,12 +46,14 @@ type TodoApp struct {
 func New(
 	// The repository without the frontend app (but with its Dockerfile and
 	// .dockerignore, which the Go tests check): the Go module, chart, workflows.
+	// Nothing .gitignore keeps out is uploaded (internal/stackfiles checks it):
+	// no local secret, database or build output, and no file a build rewrites.
 	// +defaultPath="/"
-	// +ignore=["**/node_modules", "**/.next", ".git", "ci", "bin", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.db", "**/*.tar", "frontend/**", "!frontend/Dockerfile", "!frontend/.dockerignore"]
+	// +ignore=[".git", "ci", "bin", "dist", ".local", "**/.env", "**/.env.local", "**/*.db", "**/*.db-shm", "**/*.db-wal", "**/*.test", "**/*.out", "**/coverage.*", "**/*.tar", "**/node_modules", "**/.next", "**/out", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.tsbuildinfo", "**/next-env.d.ts", "**/.idea", "**/.vscode", "**/.DS_Store", "frontend/**", "!frontend/Dockerfile", "!frontend/.dockerignore"]
 	source *dagger.Directory,
 	// The frontend app (frontend/): its sources, tests and Dockerfile.
 	// +defaultPath="/frontend"
-	// +ignore=["node_modules", ".next", ".e2e", "test-results", "playwright-report", "data", "**/*.db", "**/*.tar"]
+	// +ignore=["**/.env", "**/.env.local", "**/data", "**/*.db", "**/*.db-*", "**/*.test", "**/*.out", "**/coverage.*", "**/*.tar", "**/node_modules", "**/.next", "**/out", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.tsbuildinfo", "**/next-env.d.ts", "**/.idea", "**/.vscode", "**/.DS_Store"]
 	frontend *dagger.Directory,
 	// Go toolchain for the root module (backend tests, deploy tool).
 	// +optional

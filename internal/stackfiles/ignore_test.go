@@ -1,0 +1,111 @@
+package stackfiles_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moby/patternmatcher"
+)
+
+// moduleUploads are the Dagger module's directory arguments with a default
+// path, as declared in ci/main.go: the folder (relative to the repository)
+// and its +ignore patterns, which the engine applies as a .dockerignore.
+func moduleUploads(t *testing.T) map[string][]string {
+	t.Helper()
+	src := read(t, "ci/main.go")
+	re := regexp.MustCompile(`// \+defaultPath="([^"]*)"\s*\n\s*// \+ignore=(\[.*\])`)
+	uploads := map[string][]string{}
+	for _, m := range re.FindAllStringSubmatch(src, -1) {
+		var patterns []string
+		if err := json.Unmarshal([]byte(m[2]), &patterns); err != nil {
+			t.Fatalf("+ignore of %s: %v", m[1], err)
+		}
+		uploads[strings.Trim(m[1], "/")] = patterns
+	}
+	if len(uploads) != 2 {
+		t.Fatalf("found %d default-path directories with +ignore in ci/main.go, want 2 (the repository and frontend/)", len(uploads))
+	}
+	return uploads
+}
+
+// gitignored are paths, relative to the repository, that a .gitignore in dir
+// keeps out: one per pattern at the top of dir and, for a pattern that may
+// match at any depth, in a nested folder and at the top and in a nested
+// folder of each of subdirs too. Globs are filled in.
+func gitignored(t *testing.T, dir string, subdirs ...string) []string {
+	t.Helper()
+	var paths []string
+	sc := bufio.NewScanner(strings.NewReader(read(t, path.Join(dir, ".gitignore"))))
+	for sc.Scan() {
+		p := strings.TrimSpace(sc.Text())
+		if p == "" || strings.HasPrefix(p, "#") || strings.HasPrefix(p, "!") {
+			continue
+		}
+		dirOnly := strings.HasSuffix(p, "/")
+		p = strings.TrimSuffix(p, "/")
+		anchored := strings.Contains(p, "/") // a leading or inner slash anchors to dir
+		p = strings.NewReplacer("**", "deep", "*", "sample", "?", "x").Replace(strings.TrimPrefix(p, "/"))
+		name := p
+		if dirOnly {
+			name = p + "/file"
+		}
+		paths = append(paths, path.Join(dir, name))
+		if !anchored {
+			for _, base := range append([]string{dir}, subdirs...) {
+				paths = append(paths, path.Join(base, name), path.Join(base, "some/where", name))
+			}
+		}
+	}
+	return paths
+}
+
+// Nothing .gitignore keeps out of the repository (local secrets in .env and
+// .local/, databases, build outputs, files every build rewrites) enters the
+// pipeline: each module upload's +ignore covers every such path under it,
+// and still uploads what the pipeline builds from.
+func TestModuleUploadsFollowGitignore(t *testing.T) {
+	uploads := moduleUploads(t)
+	ignored := append(gitignored(t, "", "frontend"), gitignored(t, "frontend")...)
+	kept := map[string][]string{
+		"":         {"go.mod", "backend/cmd/server/main.go", "helm-chart/Chart.yaml", "frontend/Dockerfile", "frontend/.dockerignore", ".github/workflows/ci.yml"},
+		"frontend": {"package.json", "src/app/page.tsx", "tests/e2e/app.spec.ts", "Dockerfile"},
+	}
+	for dir, patterns := range uploads {
+		pm, err := patternmatcher.New(patterns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		excluded := func(p string) bool {
+			m, err := pm.MatchesOrParentMatches(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		for _, p := range ignored {
+			rel, under := strings.CutPrefix(p, dir+"/")
+			if dir == "" {
+				rel, under = p, true
+			}
+			if under && !excluded(rel) {
+				t.Errorf("upload of %q: %s is git-ignored but not in its +ignore %q", "/"+dir, rel, patterns)
+			}
+		}
+		for _, p := range kept[dir] {
+			if excluded(p) {
+				t.Errorf("upload of %q: its +ignore leaves out %s, which the pipeline needs", "/"+dir, p)
+			}
+		}
+	}
+	// The samples themselves must be sensible: secrets among them.
+	for _, want := range []string{".env", "frontend/some/where/.env.local", ".local/file", "frontend/next-env.d.ts"} {
+		if !slices.Contains(ignored, want) {
+			t.Errorf("the git-ignored samples lack %s: %v", want, ignored)
+		}
+	}
+}
