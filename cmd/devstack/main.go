@@ -16,7 +16,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/todo-app/todo-app/internal/devstack"
+	"github.com/todo-app/todo-app/internal/testrig/devstack"
 )
 
 func main() {

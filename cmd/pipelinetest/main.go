@@ -40,9 +40,9 @@ import (
 	helmregistry "helm.sh/helm/v3/pkg/registry"
 
 	"github.com/todo-app/todo-app/internal/chart"
-	"github.com/todo-app/todo-app/internal/devstack"
+	"github.com/todo-app/todo-app/internal/testrig/devstack"
 	"github.com/todo-app/todo-app/internal/images"
-	"github.com/todo-app/todo-app/internal/pipelinetest"
+	"github.com/todo-app/todo-app/internal/testrig/pipelinetest"
 	"github.com/todo-app/todo-app/internal/smoke"
 )
 

@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/todo-app/todo-app/internal/devstack"
+	"github.com/todo-app/todo-app/internal/testrig/devstack"
 )
 
 // The real app serves the traffic; a fake cluster stands for Kubernetes.

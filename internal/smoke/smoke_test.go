@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/todo-app/todo-app/internal/devstack"
+	"github.com/todo-app/todo-app/internal/testrig/devstack"
 	"github.com/todo-app/todo-app/internal/smoke"
 )
 

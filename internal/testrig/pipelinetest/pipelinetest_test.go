@@ -185,7 +185,7 @@ spec:
 }
 
 func TestLintChart(t *testing.T) {
-	ch, err := chart.Load("../../helm-chart")
+	ch, err := chart.Load("../../../helm-chart")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestLintChart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, err := chart.Values([]string{"../../helm-chart/values-dev.yaml"}, []string{
+	good, err := chart.Values([]string{"../../../helm-chart/values-dev.yaml"}, []string{
 		"secrets.betterAuthSecret=" + strings.Repeat("s", 32), "postgresql.auth.password=pw"})
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/todo-app/todo-app/internal/pgtemp"
+	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
 )
 
 // Options say where the built pieces are.

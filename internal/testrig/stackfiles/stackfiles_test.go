@@ -17,7 +17,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-const root = "../.."
+const root = "../../.."
 
 func read(t *testing.T, path string) string {
 	t.Helper()

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/todo-app/todo-app/internal/pgtemp"
+	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
 	"github.com/todo-app/todo-app/internal/smoke"
 )
 
-const frontendDir = "../../frontend/.next/standalone"
+const frontendDir = "../../../frontend/.next/standalone"
 
 func TestProductionFrontendRefusesToStartWithoutSecret(t *testing.T) {
 	port, _ := FreePort()
@@ -112,7 +112,7 @@ func TestDataDirKeepsTheAppAcrossRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	o := Options{RepoRoot: "../..", FrontendDir: frontendDir, FrontendPort: port, Host: "localhost", DataDir: dir}
+	o := Options{RepoRoot: "../../..", FrontendDir: frontendDir, FrontendPort: port, Host: "localhost", DataDir: dir}
 	first, err := Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
