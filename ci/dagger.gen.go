@@ -103,6 +103,38 @@ func (r *TodoApp) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r Cluster) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		Name            string
+		Registry        string
+		RegistryService *dagger.Service
+		Pipeline        *TodoApp
+	}
+	concrete.Name = r.Name
+	concrete.Registry = r.Registry
+	concrete.RegistryService = r.RegistryService
+	concrete.Pipeline = r.Pipeline
+	return json.Marshal(&concrete)
+}
+
+func (r *Cluster) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		Name            string
+		Registry        string
+		RegistryService *dagger.Service
+		Pipeline        *TodoApp
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.Name = concrete.Name
+	r.Registry = concrete.Registry
+	r.RegistryService = concrete.RegistryService
+	r.Pipeline = concrete.Pipeline
+	return nil
+}
+
 func main() {
 	ctx := context.Background()
 
@@ -220,6 +252,39 @@ func dispatch(ctx context.Context) (rerr error) {
 func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName string, inputArgs map[string][]byte) (_ any, err error) {
 	_ = inputArgs
 	switch parentName {
+	case "Cluster":
+		switch fnName {
+		case "Kubeconfig":
+			var parent Cluster
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var server string
+			if inputArgs["server"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["server"]), &server)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg server", err))
+				}
+			}
+			var timeout int
+			if inputArgs["timeout"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["timeout"]), &timeout)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg timeout", err))
+				}
+			}
+			return (*Cluster).Kubeconfig(&parent, server, timeout), nil
+		case "Server":
+			var parent Cluster
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*Cluster).Server(&parent)
+		default:
+			return nil, fmt.Errorf("unknown function %s", fnName)
+		}
 	case "TodoApp":
 		switch fnName {
 		case "BackendImage":
@@ -264,6 +329,34 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*TodoApp).Check(&parent, ctx)
+		case "Cluster":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var name string
+			if inputArgs["name"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
+				}
+			}
+			var registry string
+			if inputArgs["registry"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registry"]), &registry)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registry", err))
+				}
+			}
+			var registryService *dagger.Service
+			if inputArgs["registryService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryService"]), &registryService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryService", err))
+				}
+			}
+			return (*TodoApp).Cluster(&parent, name, registry, registryService)
 		case "Deploy":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -305,6 +398,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryService", err))
 				}
 			}
+			var tunnel []*dagger.Service
+			if inputArgs["tunnel"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tunnel"]), &tunnel)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tunnel", err))
+				}
+			}
 			var ingressClass string
 			if inputArgs["ingressClass"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["ingressClass"]), &ingressClass)
@@ -326,7 +426,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg host", err))
 				}
 			}
-			return (*TodoApp).Deploy(&parent, ctx, kubeconfig, registry, registryUsername, registryPassword, registryService, ingressClass, url, host)
+			return (*TodoApp).Deploy(&parent, ctx, kubeconfig, registry, registryUsername, registryPassword, registryService, tunnel, ingressClass, url, host)
 		case "EndToEnd":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)

@@ -15,12 +15,13 @@ import (
 // k3s cluster with both images preloaded, installs the chart with dev values
 // and in-cluster PostgreSQL, waits for the rollout, runs helm test and the
 // smoke test through the Ingress. With --kubeconfig and --registry it pushes
-// the images and deploys to that cluster instead (e.g. Minikube). Returns a
-// report: what was deployed, each step's output and time.
+// the images and deploys to that cluster instead (Minikube, kind, k3d, or
+// dagger call cluster). Returns a report: each step's time and output.
 // +cache="never"
 func (m *TodoApp) Deploy(
 	ctx context.Context,
-	// Kubeconfig of an existing cluster; empty: an ephemeral k3s.
+	// Kubeconfig of an existing cluster, with its certificates inlined
+	// (kubectl config view --minify --flatten); empty: an ephemeral k3s.
 	// +optional
 	kubeconfig *dagger.Secret,
 	// Registry the existing cluster pulls from, e.g. localhost:5000/todo (with --kubeconfig).
@@ -36,7 +37,13 @@ func (m *TodoApp) Deploy(
 	// address or that speaks plain http: --registry-service=tcp://$(minikube ip):5000.
 	// +optional
 	registryService *dagger.Service,
-	// Ingress class of the existing cluster (Minikube: nginx).
+	// Ports of this machine's loopback that the kubeconfig's server, --registry
+	// or --url name (kind, k3d and Docker Desktop write https://127.0.0.1:PORT),
+	// which the pipeline's containers reach only so:
+	// --tunnel=tcp://127.0.0.1:6443,tcp://127.0.0.1:8080.
+	// +optional
+	tunnel []*dagger.Service,
+	// Ingress class of the existing cluster (Minikube: nginx, k3s: traefik).
 	// +optional
 	// +default="nginx"
 	ingressClass string,
@@ -48,16 +55,12 @@ func (m *TodoApp) Deploy(
 	// +default="todo.local"
 	host string,
 ) (string, error) {
-	d, err := m.prepare(ctx, target{kubeconfig, registry, registryUsername, registryPassword, registryService, ingressClass, url, host}, nil)
+	d, err := m.prepare(ctx, target{kubeconfig, registry, registryUsername, registryPassword, registryService, tunnel, ingressClass, url, host}, nil)
 	if err != nil {
 		return "", err
 	}
 	defer d.stop()
-	if err := d.run(ctx, d.plan.Steps()); err != nil {
-		return "", err
-	}
-	d.finalStatus(ctx)
-	return d.report.String(), nil
+	return d.finish(ctx, d.run(ctx, d.plan.Steps()))
 }
 
 // Prove deploys to an ephemeral k3s (two replicas of each app, the backend's
@@ -77,24 +80,29 @@ func (m *TodoApp) Prove(
 	// +optional
 	proofs []string,
 ) (string, error) {
+	return m.prove(ctx, proofs, pipeline.ScanWithProofs(proofs))
+}
+
+// prove runs the proofs, and the image scan with them when scan is set
+// (check runs the scan as a part of its own).
+func (m *TodoApp) prove(ctx context.Context, proofs []string, scan bool) (string, error) {
 	d, err := m.prepare(ctx, target{ingressClass: "traefik", host: "todo.local"}, pipeline.ProofSets)
 	if err != nil {
 		return "", err
 	}
 	defer d.stop()
-	if err := d.run(ctx, append(d.plan.Steps(), d.plan.ProveStep(proofs))); err != nil {
-		return "", err
-	}
-	d.finalStatus(ctx)
-	if pipeline.ScanWithProofs(proofs) {
+	err = d.run(ctx, append(d.plan.Steps(), d.plan.ProveStep(proofs)))
+	if err == nil && scan {
 		// Part of security: the images carry no critical CVEs.
-		scan, err := m.Scan(ctx, "CRITICAL", nil)
-		fmt.Fprintf(&d.report, "== security: image scan (CRITICAL fails)\n%s\n", scan)
+		start := time.Now()
+		var report string
+		report, err = m.Scan(ctx, "CRITICAL", []string{"backend", "frontend"})
+		d.record("security: image scan (CRITICAL fails)", start, report)
 		if err != nil {
-			return "", fmt.Errorf("%simage scan: %w", d.report.String(), err)
+			err = fmt.Errorf("image scan: %w", err)
 		}
 	}
-	return d.report.String(), nil
+	return d.finish(ctx, err)
 }
 
 // target is where to deploy: an existing cluster when kubeconfig is set.
@@ -104,6 +112,7 @@ type target struct {
 	registryUsername string
 	registryPassword *dagger.Secret
 	registryService  *dagger.Service
+	tunnels          []*dagger.Service
 	ingressClass     string
 	url              string
 	host             string
@@ -124,23 +133,24 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		Release: "todo", Namespace: "todo",
 		ValuesFiles: []string{"helm-chart/values-dev.yaml"},
 		Values:      pipeline.DeployValues{Tag: tag, IngressClass: t.ingressClass, Host: t.host},
-		// Expanded from the container's secret environment, never written in arguments.
-		Secrets:  []string{"secrets.betterAuthSecret=$AUTH_SECRET", "postgresql.auth.password=$PG_PASSWORD"},
-		Extra:    extra,
-		SmokeURL: t.url,
+		Extra:       extra,
+		SmokeURL:    t.url,
 	}}
-	runner := m.toolbox().
-		WithSecretVariable("AUTH_SECRET", dag.SetSecret("todo-auth-"+tag, rand.Text()+rand.Text())).
-		WithSecretVariable("PG_PASSWORD", dag.SetSecret("todo-pg-"+tag, rand.Text()))
-	where := "an ephemeral k3s (" + m.ClusterImage + ")"
+	// The chart generates the auth secret and the database password, and
+	// keeps them across upgrades: no credential passes through the pipeline.
+	runner := m.toolbox()
 	if t.kubeconfig == nil {
-		c, err := m.k3s(ctx, tag)
+		fmt.Fprintf(&d.report, "deploying release %s (images tag %s) to an ephemeral k3s (%s)\n\n", d.plan.Release, tag, m.ClusterImage)
+		start := time.Now()
+		svc, kubeconfig, err := m.ephemeralCluster(ctx, tag)
+		d.record("cluster", start, "k3s started and its API server answers; images preloaded: "+
+			strings.Join([]string{pipeline.ImageRef("", pipeline.BackendImage, tag), pipeline.ImageRef("", pipeline.FrontendImage, tag)}, ", "))
 		if err != nil {
-			return nil, err
+			return nil, d.fail("cluster", err)
 		}
-		d.stop = func() { c.svc.Stop(context.WithoutCancel(ctx)) }
-		d.plan.Values.IngressClass, d.plan.WaitForIngress, d.plan.SmokeURL = "traefik", true, "http://k3s"
-		runner = runner.WithServiceBinding("k3s", c.svc).WithMountedFile("/kube/config", c.kubeconfig)
+		d.stop = func() { svc.Stop(context.WithoutCancel(ctx)) }
+		d.plan.Values.IngressClass, d.plan.WaitForIngress, d.plan.SmokeURL = "traefik", true, "http://"+k3sHost
+		runner = runner.WithServiceBinding(k3sHost, svc).WithMountedFile("/kube/config", kubeconfig)
 	} else {
 		if t.registry == "" || t.url == "" {
 			return nil, fmt.Errorf("--kubeconfig needs --registry (where the cluster pulls images) and --url (where its Ingress answers)")
@@ -149,41 +159,90 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		if err != nil {
 			return nil, err
 		}
-		refs, _, err := m.pushImages(ctx, m.pusher(registryAccess{route, t.registryUsername, t.registryPassword, t.registryService}), route, []string{tag},
-			imageBuild{version: tag, commit: "deploy"})
+		if runner, err = withTunnels(ctx, runner, t.tunnels); err != nil {
+			return nil, err
+		}
+		pusher, err := withTunnels(ctx, m.pusher(registryAccess{route, t.registryUsername, t.registryPassword, t.registryService}), t.tunnels)
 		if err != nil {
 			return nil, err
 		}
+		start := time.Now()
+		refs, _, err := m.pushImages(ctx, pusher, route, []string{tag}, imageBuild{version: tag, commit: "deploy"})
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&d.report, "deploying release %s (images tag %s) to the given cluster\n\n", d.plan.Release, tag)
+		d.record("push", start, strings.Join(refs, "\n"))
 		d.plan.Values.Registry = t.registry
-		where = "the given cluster, images " + strings.Join(refs, ", ")
-		runner = runner.WithMountedSecret("/kube/config", t.kubeconfig,
-			dagger.ContainerWithMountedSecretOpts{Mode: 0o400})
+		runner = runner.WithMountedSecret("/kube/config", t.kubeconfig, dagger.ContainerWithMountedSecretOpts{Mode: 0o400})
 	}
 	// A per-run value in every exec's cache key: each step must run against this cluster.
 	d.runner = runner.WithEnvVariable("KUBECONFIG", "/kube/config").WithEnvVariable("DEPLOY_RUN", tag)
-	fmt.Fprintf(&d.report, "deploying release %s (images tag %s) to %s\n\n", d.plan.Release, tag, where)
 	return d, nil
+}
+
+// withTunnels binds each tunnel of the caller's loopback into c under its
+// port's alias, and has the deploy tool forward those loopback ports to them.
+// The variable is set even with no tunnel: the deploy tool then refuses an
+// address on the loopback, saying how to tunnel it.
+func withTunnels(ctx context.Context, c *dagger.Container, tunnels []*dagger.Service) (*dagger.Container, error) {
+	var ports []int
+	for _, t := range tunnels {
+		exposed, err := t.Ports(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("tunnel: %w", err)
+		}
+		for _, p := range exposed {
+			n, err := p.Port(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("tunnel: %w", err)
+			}
+			ports = append(ports, n)
+			c = c.WithServiceBinding(pipeline.TunnelAlias(n), t)
+		}
+	}
+	return c.WithEnvVariable(pipeline.TunnelEnvName, pipeline.TunnelEnv(ports)), nil
+}
+
+// record adds a step's time and output to the report.
+func (d *deployment) record(name string, start time.Time, out string) {
+	fmt.Fprintf(&d.report, "== %s (%s)\n%s\n", name, time.Since(start).Round(time.Second), strings.TrimRight(out, "\n"))
+}
+
+// fail is a step's error, with the report so far: what a user reads when a
+// deploy stops, since a failed function returns no text.
+func (d *deployment) fail(step string, err error) error {
+	if step != "" {
+		err = fmt.Errorf("%s failed: %w", step, describe(err))
+	}
+	return fmt.Errorf("%s\n%w", d.report.String(), err)
 }
 
 // run executes steps in order, adding each one's output and time to the report.
 func (d *deployment) run(ctx context.Context, steps []pipeline.Step) error {
 	for _, s := range steps {
 		start := time.Now()
-		d.runner = d.runner.WithExec([]string{"sh", "-c", pipeline.ShellLine(s.Args)})
+		d.runner = d.runner.WithExec(s.Args)
 		out, err := d.runner.Stdout(ctx)
-		fmt.Fprintf(&d.report, "== %s (%s): %s\n%s\n", s.Name, time.Since(start).Round(time.Second), pipeline.Redact(s.Args), out)
+		d.record(s.Name+": "+strings.Join(s.Args, " "), start, out)
 		if err != nil {
-			return fmt.Errorf("%s%s failed: %w", d.report.String(), s.Name, describe(err))
+			return fmt.Errorf("%s failed: %w", s.Name, describe(err))
 		}
 	}
 	return nil
 }
 
-// finalStatus appends the workloads' state to the report.
-func (d *deployment) finalStatus(ctx context.Context) {
-	status, err := d.runner.WithExec([]string{"sh", "-c", pipeline.ShellLine([]string{"todoctl", "wait",
-		"--release", d.plan.Release, "--namespace", d.plan.Namespace, "--timeout", "30s"})}).Stdout(ctx)
-	if err == nil {
-		fmt.Fprintf(&d.report, "== final status\n%s", status)
+// finish appends the workloads' final state (or why they are not ready) and
+// returns the report; when err is set, the report is in the error.
+func (d *deployment) finish(ctx context.Context, err error) (string, error) {
+	status, serr := d.runner.WithExec([]string{"todoctl", "wait", "--release", d.plan.Release,
+		"--namespace", d.plan.Namespace, "--timeout", "30s"}).Stdout(ctx)
+	if serr != nil {
+		status = describe(serr).Error()
 	}
+	fmt.Fprintf(&d.report, "== final status\n%s\n", strings.TrimRight(status, "\n"))
+	if err != nil {
+		return "", d.fail("", err)
+	}
+	return d.report.String(), nil
 }

@@ -9,11 +9,14 @@ import (
 	"github.com/todo-app/todo-app/ci/pipeline"
 )
 
-// cgroupEntrypoint lets k3s run under cgroup v2 when it is not PID 1: it moves
+// k3sEntrypoint lets k3s run under cgroup v2 when it is not PID 1: it moves
 // every process out of the root cgroup and enables the controllers for
-// children, which k3s only does by itself as PID 1.
-const cgroupEntrypoint = `#!/bin/sh
+// children, which k3s only does by itself as PID 1. It also removes the
+// kubeconfig of an earlier run from the config volume, so that whoever waits
+// for this run's never reads a stale one.
+const k3sEntrypoint = `#!/bin/sh
 set -e
+rm -f /etc/rancher/k3s/k3s.yaml
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
   mkdir -p /sys/fs/cgroup/init
   xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || :
@@ -22,17 +25,75 @@ fi
 exec "$@"
 `
 
-// cluster is an ephemeral k3s with both app images preloaded (k3s imports
-// tarballs from its air-gap directory; containerd names them from the
-// annotation), and its kubeconfig as seen from a container bound to it as "k3s".
-type cluster struct {
-	svc        *dagger.Service
-	kubeconfig *dagger.File
+// k3sHost is the host name the deploy tool's container binds the ephemeral
+// cluster under; its API server's certificate names it.
+const k3sHost = "k3s"
+
+// k3sSpec is one k3s server: where its state and kubeconfig live, the images
+// it imports at start, and a registry of the caller's machine it pulls from.
+type k3sSpec struct {
+	state, config   *dagger.CacheVolume
+	images          *dagger.Directory // air-gap tarballs; nil for none
+	registry        string            // e.g. localhost:5000, with registryService
+	registryService *dagger.Service
 }
 
-// k3s starts a fresh cluster; run keys its volumes so runs never share state.
-func (m *TodoApp) k3s(ctx context.Context, tag string) (*cluster, error) {
-	run := rand.Text()[:12]
+// k3s is the cluster as a service: its API on 6443, Traefik on 80.
+func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, error) {
+	ctr := dag.Container().From(m.ClusterImage).
+		WithNewFile("/usr/local/bin/k3s-entrypoint", k3sEntrypoint, dagger.ContainerWithNewFileOpts{Permissions: 0o755}).
+		WithMountedCache("/etc/rancher/k3s", s.config).
+		// containerd's overlay snapshotter needs a real filesystem, not the container's own.
+		WithMountedCache("/var/lib/rancher", s.state, dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModePrivate}).
+		WithMountedTemp("/var/lib/kubelet").
+		WithExposedPort(6443).
+		WithExposedPort(80, dagger.ContainerWithExposedPortOpts{ExperimentalSkipHealthcheck: true})
+	if s.images != nil {
+		ctr = ctr.WithMountedDirectory("/var/lib/rancher/k3s/agent/images", s.images)
+	}
+	registries := ""
+	if s.registryService != nil {
+		yaml, err := pipeline.RegistriesYAML(s.registry)
+		if err != nil {
+			return nil, err
+		}
+		registries = "/etc/todo-app/registries.yaml"
+		ctr = ctr.WithNewFile(registries, yaml).WithServiceBinding(pipeline.RegistryTunnelHost, s.registryService)
+	}
+	return ctr.AsService(dagger.ContainerAsServiceOpts{
+		Args:                     append([]string{"k3s-entrypoint"}, pipeline.K3sArgs(k3sHost, registries)...),
+		InsecureRootCapabilities: true,
+	}), nil
+}
+
+// kubeconfig waits (up to timeout seconds) for the kubeconfig a k3s server
+// writes into its config volume once its API answers, and returns it pointed
+// at server. The file holds the cluster's admin key: it is copied, never
+// printed, and no argument carries it.
+func (m *TodoApp) kubeconfig(config *dagger.CacheVolume, server string, timeout int) *dagger.File {
+	wait := fmt.Sprintf(`i=0
+while [ $i -lt %d ]; do
+  if grep -qs client-key-data /etc/rancher/k3s/k3s.yaml; then cp /etc/rancher/k3s/k3s.yaml /out/kubeconfig; exit 0; fi
+  sleep 1; i=$((i+1))
+done
+echo "k3s wrote no kubeconfig in %d s" >&2; exit 1`, timeout, timeout)
+	// The cluster's own image: it has a shell, and is pulled already.
+	return dag.Container().From(m.ClusterImage).
+		WithMountedCache("/etc/rancher/k3s", config).
+		WithDirectory("/out", dag.Directory()).
+		WithEnvVariable("READ", rand.Text()). // read the volume now, never from the cache
+		WithExec([]string{"sh", "-c", wait}).
+		File("/out/kubeconfig").
+		WithReplaced(pipeline.K3sServer, server)
+}
+
+// ephemeralCluster is a fresh k3s for one deploy, with both app images (and
+// the backend's under a second tag, for the rolling-update proof) preloaded:
+// k3s imports the tarballs of its air-gap folder, naming each from the
+// annotation containerd reads. It returns the started service and a
+// kubeconfig for a container that binds it as k3sHost.
+func (m *TodoApp) ephemeralCluster(ctx context.Context, tag string) (*dagger.Service, *dagger.File, error) {
+	run := rand.Text()[:12] // no two runs share state
 	backend := m.BackendImage("", tag, "deploy")
 	images := dag.Directory()
 	for file, preload := range map[string]struct {
@@ -40,43 +101,102 @@ func (m *TodoApp) k3s(ctx context.Context, tag string) (*cluster, error) {
 		name, tag string
 	}{
 		"backend.tar":      {backend, pipeline.BackendImage, tag},
-		"backend-next.tar": {backend, pipeline.BackendImage, pipeline.NextTag(tag)}, // for the rolling-update proof
+		"backend-next.tar": {backend, pipeline.BackendImage, pipeline.NextTag(tag)},
 		"frontend.tar":     {m.FrontendImage("", tag, "deploy"), pipeline.FrontendImage, tag},
 	} {
 		ref := "docker.io/library/" + pipeline.ImageRef("", preload.name, preload.tag)
 		images = images.WithFile(file, preload.img.WithAnnotation("io.containerd.image.name", ref).AsTarball())
 	}
 	config := dag.CacheVolume("todo-app-k3s-config-" + run)
-	svc := dag.Container().From(m.ClusterImage).
-		WithNewFile("/usr/local/bin/cgroup-entrypoint", cgroupEntrypoint, dagger.ContainerWithNewFileOpts{Permissions: 0o755}).
-		WithMountedCache("/etc/rancher/k3s", config).
-		// containerd's overlay snapshotter needs a real filesystem, not the container's own.
-		WithMountedCache("/var/lib/rancher", dag.CacheVolume("todo-app-k3s-state-"+run),
-			dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModePrivate}).
-		WithMountedDirectory("/var/lib/rancher/k3s/agent/images", images).
-		WithMountedTemp("/var/lib/kubelet").
-		WithExposedPort(6443).
-		WithExposedPort(80, dagger.ContainerWithExposedPortOpts{ExperimentalSkipHealthcheck: true}).
-		AsService(dagger.ContainerAsServiceOpts{
-			Args: []string{"cgroup-entrypoint", "k3s", "server", "--tls-san=k3s",
-				"--write-kubeconfig-mode=644", "--egress-selector-mode=disabled"},
-			InsecureRootCapabilities: true,
-		})
-	svc, err := svc.Start(ctx)
+	svc, err := m.k3s(k3sSpec{state: dag.CacheVolume("todo-app-k3s-state-" + run), config: config, images: images})
 	if err != nil {
-		return nil, fmt.Errorf("start k3s: %w", err)
+		return nil, nil, err
 	}
-	raw, err := dag.Container().From(m.GoImage).
-		WithMountedCache("/etc/rancher/k3s", config).
-		WithEnvVariable("RUN", run).
-		WithExec([]string{"sh", "-c", "for i in $(seq 120); do [ -s /etc/rancher/k3s/k3s.yaml ] && exec cat /etc/rancher/k3s/k3s.yaml; sleep 1; done; echo 'k3s wrote no kubeconfig in 120 s' >&2; exit 1"}).
-		Stdout(ctx)
+	if svc, err = svc.Start(ctx); err != nil {
+		return nil, nil, fmt.Errorf("start k3s: %w", describe(err))
+	}
+	kubeconfig, err := m.kubeconfig(config, "https://"+k3sHost+":6443", 300).Sync(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("k3s kubeconfig: %w", describe(err))
+		svc.Stop(context.WithoutCancel(ctx))
+		return nil, nil, fmt.Errorf("k3s kubeconfig: %w", describe(err))
 	}
-	kc, err := pipeline.InClusterKubeconfig(raw, "k3s")
-	if err != nil {
-		return nil, err
+	return svc, kubeconfig, nil
+}
+
+// Cluster is a k3s cluster to keep running while you work: a target for
+// deploy --kubeconfig, as a kind or k3d cluster would be. Serve it, then
+// take its kubeconfig from a second terminal:
+//
+//	dagger call cluster server up --ports=6443:6443,8080:80
+//	dagger call cluster kubeconfig -o kubeconfig.yaml
+//
+// Each `up` starts an empty cluster; it ends when `up` does.
+func (m *TodoApp) Cluster(
+	// Name of the cluster: clusters of different names run side by side,
+	// and kubeconfig finds the one of its name.
+	// +optional
+	// +default="dev"
+	name string,
+	// A registry on this machine that the cluster pulls from, as images name
+	// it, e.g. localhost:5000 (with --registry-service).
+	// +optional
+	registry string,
+	// That registry as a service: --registry-service=tcp://localhost:5000.
+	// Images named localhost:5000/… (and 127.0.0.1:5000/…) come from it.
+	// +optional
+	registryService *dagger.Service,
+) (*Cluster, error) {
+	if (registry == "") != (registryService == nil) {
+		return nil, fmt.Errorf("--registry and --registry-service go together: the registry's name as images give it, and how to reach it")
 	}
-	return &cluster{svc: svc, kubeconfig: dag.Directory().WithNewFile("config", kc).File("config")}, nil
+	return &Cluster{Name: name, Registry: registry, RegistryService: registryService, Pipeline: m}, nil
+}
+
+// Cluster is a named k3s cluster (see TodoApp.cluster).
+type Cluster struct {
+	// +private
+	Name string
+	// +private
+	Registry string
+	// +private
+	RegistryService *dagger.Service
+	// +private
+	Pipeline *TodoApp
+}
+
+// config is the volume the cluster's kubeconfig is written to, shared by
+// every call that names the cluster.
+func (c *Cluster) config() *dagger.CacheVolume {
+	return dag.CacheVolume("todo-app-cluster-" + c.Name + "-config")
+}
+
+// Server serves the cluster: its API server on port 6443 and its Ingress
+// (Traefik, class traefik) on port 80. Forward both with up, e.g.
+// dagger call cluster server up --ports=6443:6443,8080:80.
+// +cache="never"
+func (c *Cluster) Server() (*dagger.Service, error) {
+	return c.Pipeline.k3s(k3sSpec{
+		state:           dag.CacheVolume("todo-app-cluster-" + c.Name + "-state-" + rand.Text()[:12]),
+		config:          c.config(),
+		registry:        c.Registry,
+		registryService: c.RegistryService,
+	})
+}
+
+// Kubeconfig is the kubeconfig of the running cluster of this name (started
+// by server up), for the address its API server is forwarded to. It waits
+// for the cluster's API to answer. It holds the cluster's admin key: export
+// it (-o kubeconfig.yaml); it is never printed.
+// +cache="never"
+func (c *Cluster) Kubeconfig(
+	// Where the API server is reached: the host port up forwards to 6443.
+	// +optional
+	// +default="https://127.0.0.1:6443"
+	server string,
+	// How long to wait for the cluster to start, in seconds.
+	// +optional
+	// +default=300
+	timeout int,
+) *dagger.File {
+	return c.Pipeline.kubeconfig(c.config(), server, timeout)
 }

@@ -46,7 +46,7 @@ type TodoApp struct {
 func New(
 	// The repository without the frontend app (but with its Dockerfile and
 	// .dockerignore, which the Go tests check): the Go module, chart, workflows.
-	// Nothing .gitignore keeps out is uploaded (internal/stackfiles checks it):
+	// Nothing .gitignore keeps out is uploaded (internal/testrig/stackfiles checks it):
 	// no local secret, database or build output, and no file a build rewrites.
 	// +defaultPath="/"
 	// +ignore=[".git", "ci", "bin", "dist", ".local", "**/.env", "**/.env.local", "**/*.db", "**/*.db-shm", "**/*.db-wal", "**/*.test", "**/*.out", "**/coverage.*", "**/*.tar", "**/node_modules", "**/.next", "**/out", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.tsbuildinfo", "**/next-env.d.ts", "**/.idea", "**/.vscode", "**/.DS_Store", "frontend/**", "!frontend/Dockerfile", "!frontend/.dockerignore"]

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"strings"
 
@@ -83,7 +82,7 @@ func (m *TodoApp) Publish(
 	args := []string{"todoctl", "push", "--package", "chart.tgz", "--ref", pipeline.ChartRepo(route.Push)}
 	chartRef, err := pusher.
 		WithFile("/work/chart.tgz", chartFile).
-		WithExec([]string{"sh", "-c", pipeline.ShellLine(append(args, route.Flags()...))}).
+		WithExec(append(args, route.Flags()...)).
 		Stdout(ctx)
 	if err != nil {
 		return "", fmt.Errorf("push chart: %w", describe(err))
@@ -100,69 +99,4 @@ func (m *TodoApp) Publish(
 	}
 	return strings.Join(append(refs, "oci://"+route.Public(chartRef)), "\n") + "\n\n" + signed +
 		"\ndeploy exactly these images: " + strings.Join(pipeline.DeploySets(public), " ") + "\n", nil
-}
-
-// pusher is the deploy tool with the registry's credentials (the password as
-// a secret) and, for a tunnelled registry, its service bound. Every push must
-// reach the registry, so each run's execs are its own, never cached.
-func (m *TodoApp) pusher(r registryAccess) *dagger.Container {
-	c := m.toolbox().
-		WithEnvVariable("PUBLISH_RUN", rand.Text()).
-		WithEnvVariable("REGISTRY_USERNAME", r.username)
-	if r.password != nil {
-		c = c.WithSecretVariable("REGISTRY_PASSWORD", r.password)
-	}
-	if r.tunnel != nil {
-		c = c.WithServiceBinding(pipeline.RegistryTunnelHost, r.tunnel)
-	}
-	return c
-}
-
-// imageBuild is what both images are built with: the version and commit
-// stamped into them, and the platforms (the engine's own when none).
-type imageBuild struct {
-	version, commit string
-	platforms       []dagger.Platform
-}
-
-// pushImages publishes both images under every tag and returns ref@digest
-// for each (under the registry's own address), and each image by digest as
-// the push container reached it.
-func (m *TodoApp) pushImages(ctx context.Context, pusher *dagger.Container, route pipeline.RegistryRoute, tags []string, b imageBuild) ([]string, []pipeline.PublishedImage, error) {
-	platforms := b.platforms
-	if len(platforms) == 0 {
-		platforms = []dagger.Platform{""}
-	}
-	var refs []string
-	var images []pipeline.PublishedImage
-	for _, name := range []string{pipeline.BackendImage, pipeline.FrontendImage} {
-		var variants []*dagger.Container
-		for _, p := range platforms {
-			variants = append(variants, m.image(name, p, b.version, b.commit))
-		}
-		// Dagger v0.19.10's builds drop HEALTHCHECK (dagger/dagger#9515): the push restores the Dockerfile's.
-		repo := pipeline.ImageRef(route.Push, name, "")
-		args := []string{"todoctl", "push-image", "--package", "image.tar", "--dockerfile", "Dockerfile", "--ref", repo}
-		for _, tag := range tags {
-			args = append(args, "--tag", tag)
-		}
-		out, err := pusher.
-			WithFile("/work/image.tar", dag.Container().AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants})).
-			WithFile("/work/Dockerfile", m.dockerfile(name)).
-			WithExec([]string{"sh", "-c", pipeline.ShellLine(append(args, route.Flags()...))}).
-			Stdout(ctx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("publish %s: %w", name, describe(err))
-		}
-		pushed := strings.Fields(out)
-		if len(pushed) == 0 {
-			return nil, nil, fmt.Errorf("publish %s: the push reported no reference", name)
-		}
-		for _, ref := range pushed {
-			refs = append(refs, route.Public(ref))
-		}
-		_, digest, _ := strings.Cut(pushed[0], "@")
-		images = append(images, pipeline.PublishedImage{Name: name, Ref: repo + "@" + digest})
-	}
-	return refs, images, nil
 }

@@ -24,15 +24,6 @@ type signing struct {
 func (s signing) keyless() bool { return s.key == nil && s.oidcURL != nil && s.oidcToken != nil }
 func (s signing) enabled() bool { return s.key != nil || s.keyless() }
 
-// registryAccess is how the push and cosign containers reach the registry:
-// the route, its credentials, and the tunnel of a registry given as a service.
-type registryAccess struct {
-	route    pipeline.RegistryRoute
-	username string
-	password *dagger.Secret
-	tunnel   *dagger.Service
-}
-
 // cosign is the pinned cosign image with the registry reachable. Every run
 // reaches the registry, so no exec of it is cached.
 func (m *TodoApp) cosign(ctx context.Context, r registryAccess) (*dagger.Container, string, error) {

@@ -1,10 +1,7 @@
 package pipeline
 
 import (
-	"fmt"
-	"regexp"
 	"slices"
-	"strings"
 )
 
 // DeployPlan says what `deploy` runs with the deploy tool, in order.
@@ -12,9 +9,8 @@ type DeployPlan struct {
 	Release, Namespace string
 	ValuesFiles        []string
 	Values             DeployValues
-	Secrets            []string // extra --set values (generated secrets)
 	Extra              []string // further --set values (e.g. replicas for the proofs)
-	// WaitForIngress waits for k3s's Traefik before installing (ephemeral clusters).
+	// WaitForIngress waits for k3s's Traefik before the smoke test (ephemeral clusters).
 	WaitForIngress bool
 	// SmokeURL is where the Ingress answers; Host is sent as the Host header.
 	SmokeURL string
@@ -26,23 +22,23 @@ type Step struct {
 	Args []string
 }
 
-// Steps lists the deploy tool's commands: ingress wait, install, rollout
-// wait, helm test, smoke through the Ingress.
+// Steps lists the deploy tool's commands: install, rollout wait, helm test,
+// then (on k3s, whose Traefik starts with the cluster) the ingress
+// controller's rollout, and the smoke test through the Ingress. Nothing waits
+// for what it does not need: the install starts as soon as the API answers.
 func (p DeployPlan) Steps() []Step {
 	common := []string{"--release", p.Release, "--namespace", p.Namespace}
-	var steps []Step
+	install := append(append([]string{"todoctl", "install", "--chart", "helm-chart", "--timeout", "10m"}, common...), p.valueArgs()...)
+	steps := []Step{
+		{"install", install},
+		{"rollout", append([]string{"todoctl", "wait", "--timeout", "5m"}, common...)},
+		{"helm test", append([]string{"todoctl", "test", "--timeout", "3m"}, common...)},
+	}
 	if p.WaitForIngress {
 		steps = append(steps, Step{"ingress controller", []string{"todoctl", "wait", "--namespace", "kube-system",
 			"--selector", "app.kubernetes.io/name=traefik", "--timeout", "5m"}})
 	}
-	install := append(append([]string{"todoctl", "install", "--chart", "helm-chart", "--timeout", "10m"}, common...), p.valueArgs()...)
-	steps = append(steps,
-		Step{"install", install},
-		Step{"rollout", append([]string{"todoctl", "wait", "--timeout", "5m"}, common...)},
-		Step{"helm test", append([]string{"todoctl", "test", "--timeout", "3m"}, common...)},
-		Step{"smoke", []string{"todoctl", "smoke", "--url", p.SmokeURL, "--host", p.Values.Host}},
-	)
-	return steps
+	return append(steps, Step{"smoke", []string{"todoctl", "smoke", "--url", p.SmokeURL, "--host", p.Values.Host}})
 }
 
 // ProofSets are the overrides the proofs need: a second replica of each app
@@ -63,7 +59,7 @@ func (p DeployPlan) valueArgs() []string {
 	for _, f := range p.ValuesFiles {
 		args = append(args, "-f", f)
 	}
-	for _, s := range append(append(p.Values.Sets(), p.Secrets...), p.Extra...) {
+	for _, s := range append(p.Values.Sets(), p.Extra...) {
 		args = append(args, "--set", s)
 	}
 	return args
@@ -98,38 +94,4 @@ func (p DeployPlan) ProveStep(proofs []string) Step {
 // security proof (images carry no critical CVEs).
 func ScanWithProofs(proofs []string) bool {
 	return len(proofs) == 0 || slices.Contains(proofs, "security")
-}
-
-// Redact hides the values of --set arguments that carry secrets, for reports.
-func Redact(args []string) string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		if k, _, ok := strings.Cut(a, "="); ok && regexp.MustCompile(`(?i)secret|password|apikey|api_key|token`).MatchString(k) {
-			a = k + "=***"
-		}
-		out[i] = a
-	}
-	return strings.Join(out, " ")
-}
-
-// InClusterKubeconfig points a k3s kubeconfig at the k3s service's host name,
-// as bound into the deploy tool's container.
-func InClusterKubeconfig(kubeconfig, host string) (string, error) {
-	re := regexp.MustCompile(`(?m)^(\s*server:\s*)https://[^\s]+$`)
-	if !re.MatchString(kubeconfig) {
-		return "", fmt.Errorf("kubeconfig has no https server line")
-	}
-	return re.ReplaceAllString(kubeconfig, "${1}https://"+host+":6443"), nil
-}
-
-// ShellLine joins args for sh -c. Each is double-quoted with \, " and `
-// escaped, so only $NAME references expand: how secrets held in the
-// container's environment reach a command without appearing in its arguments.
-func ShellLine(args []string) string {
-	quoted := make([]string, len(args))
-	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "`", "\\`")
-	for i, a := range args {
-		quoted[i] = `"` + esc.Replace(a) + `"`
-	}
-	return strings.Join(quoted, " ")
 }

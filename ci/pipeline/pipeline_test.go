@@ -86,12 +86,16 @@ func TestSummary(t *testing.T) {
 		{Name: "lint", Duration: 3 * time.Second},
 		{Name: "test", Duration: 90 * time.Second, Output: strings.Repeat("line\n", 100) + "FAIL pkg", Err: errors.New("exit 1")},
 	})
-	if err == nil || !strings.Contains(err.Error(), "test: exit 1") {
+	if err == nil || !strings.HasPrefix(err.Error(), "1 of 2 failed (test):") {
 		t.Fatalf("err = %v", err)
 	}
-	for _, want := range []string{"lint       ok      3s", "test       FAILED  1m30s", "--- test ---", "FAIL pkg", "lines above"} {
+	for _, want := range []string{"lint       ok      3s", "test       FAILED  1m30s", "--- test ---", "exit 1", "FAIL pkg", "lines above"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+		// A failed function returns no text: the error must carry all of it.
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q:\n%s", want, err)
 		}
 	}
 	if _, err := Summary([]Result{{Name: "a"}}); err != nil {
@@ -111,7 +115,7 @@ func TestChartPackageName(t *testing.T) {
 
 func TestGoTestCommand(t *testing.T) {
 	got := GoTestCommand()
-	want := "go test -count=1 $(go list ./backend/... ./internal/... ./cmd/... | grep -v '/internal/devstack$' | grep -v '/internal/proof$' | grep -v '/internal/smoke$')"
+	want := "go test -count=1 $(go list ./backend/... ./internal/... ./cmd/... | grep -v '/internal/proof$' | grep -v '/internal/smoke$' | grep -v '/internal/testrig/devstack$')"
 	if got != want {
 		t.Fatalf("GoTestCommand =\n%s\nwant\n%s", got, want)
 	}
@@ -121,14 +125,15 @@ func TestGoTestCommand(t *testing.T) {
 // package and those whose tests start it.
 func TestNeedsLocalStackMatchesTheRootModule(t *testing.T) {
 	const root = "../.."
-	const devstack = "github.com/todo-app/todo-app/internal/devstack"
-	found := []string{"/internal/devstack"}
+	const devstack = "github.com/todo-app/todo-app/internal/testrig/devstack"
+	found := []string{"/internal/testrig/devstack"}
 	files, err := filepath.Glob(filepath.Join(root, "*", "*", "*_test.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	more, _ := filepath.Glob(filepath.Join(root, "backend", "*", "*", "*_test.go"))
-	for _, file := range append(files, more...) {
+	rigs, _ := filepath.Glob(filepath.Join(root, "internal", "testrig", "*", "*_test.go"))
+	for _, file := range slices.Concat(files, more, rigs) {
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
 		if err != nil {
 			t.Fatal(err)

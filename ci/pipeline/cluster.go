@@ -1,0 +1,69 @@
+package pipeline
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// K3sServer is where k3s's own kubeconfig points: its API server on the
+// container's loopback. Each consumer rewrites it to where it reaches the API.
+const K3sServer = "https://127.0.0.1:6443"
+
+// K3sArgs are the arguments of `k3s server` in a Dagger service. The API
+// server's certificate also names the host the deploy tool's container binds
+// the service under, and the loopback a served cluster is forwarded to; the
+// kubeconfig, which holds the cluster's admin key, is readable by root only.
+func K3sArgs(serviceHost string, privateRegistry string) []string {
+	args := []string{"k3s", "server", "--tls-san=" + serviceHost, "--tls-san=127.0.0.1", "--tls-san=localhost",
+		"--write-kubeconfig-mode=600", "--egress-selector-mode=disabled"}
+	if privateRegistry != "" {
+		args = append(args, "--private-registry="+privateRegistry)
+	}
+	return args
+}
+
+// RegistriesYAML is k3s's registries.yaml for a registry on the caller's
+// machine, reached through its tunnel bound as RegistryTunnelHost: images
+// named after the registry (localhost:5000/…, and 127.0.0.1:5000/… for a
+// loopback one) are pulled from the tunnel, over plain http.
+func RegistriesYAML(registry string) (string, error) {
+	host := RegistryHost(registry)
+	name, port, err := net.SplitHostPort(host)
+	if err != nil {
+		return "", fmt.Errorf("registry %q: give its port, e.g. localhost:5000", registry)
+	}
+	names := []string{host}
+	if isLoopback(name) {
+		names = []string{"localhost:" + port, "127.0.0.1:" + port}
+	}
+	var b strings.Builder
+	b.WriteString("mirrors:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %q:\n    endpoint: [%q]\n", n, "http://"+RegistryTunnelHost+":"+port)
+	}
+	return b.String(), nil
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
+}
+
+// TunnelEnvName is the deploy tool's variable that forwards ports of its
+// container's loopback to tunnels of the caller's machine (internal/tunnel).
+const TunnelEnvName = "TODOCTL_TUNNELS"
+
+// TunnelAlias is the host a tunnel of the caller's loopback port is bound under.
+func TunnelAlias(port int) string { return "loopback-" + strconv.Itoa(port) }
+
+// TunnelEnv is TunnelEnvName's value for tunnels of these ports: PORT=HOST:PORT, …
+func TunnelEnv(ports []int) string {
+	parts := make([]string, 0, len(ports))
+	for _, p := range slices.Sorted(slices.Values(ports)) {
+		parts = append(parts, strconv.Itoa(p)+"="+net.JoinHostPort(TunnelAlias(p), strconv.Itoa(p)))
+	}
+	return strings.Join(parts, ",")
+}
