@@ -22,7 +22,8 @@ help:
 	@echo "                 (eslint, tsc, vitest, production build) and Playwright end-to-end in Chromium"
 	@echo "make bench       measure the backend against PostgreSQL (req/s, p50/p99, RSS, start-up)"
 	@echo "make image-size  build the backend binary exactly as its Dockerfile does and check its size"
-	@echo "make pipeline    the Dagger module's self-test on the engine dagger reaches (PIPELINE_FLAGS: constructor flags)"
+	@echo "make pipeline    the Dagger module's self-test on the engine dagger reaches (PIPELINE_FLAGS: constructor flags;"
+	@echo "                 PIPELINE_OPTS=-cluster adds deploy, deploy to a standing cluster and prove)"
 
 # The frontend is built before the Go tests: the smoke test runs the real standalone server.
 test: prereqs fmt-check vet actionlint frontend-check frontend-build go-test e2e ci-module bindings-check
@@ -68,10 +69,12 @@ ci-module:
 bindings-check:
 	@scripts/dagger-bindings.sh --check
 
-# Every Dagger function that needs no cluster, run through the dagger CLI and checked.
+# The Dagger module's functions, run through the dagger CLI and checked: those
+# that need no cluster, and with PIPELINE_OPTS=-cluster the deploy half too.
+PIPELINE_OPTS  ?=
 PIPELINE_FLAGS ?=
 pipeline:
-	$(GO) run ./cmd/pipelinetest -- $(PIPELINE_FLAGS)
+	$(GO) run ./cmd/pipelinetest $(PIPELINE_OPTS) -- $(PIPELINE_FLAGS)
 
 # The whole app without containers: SQLite files for both apps in .local/ (kept
 # across runs), or both in the PostgreSQL of DATABASE_URL; the offline assistant.

@@ -1,9 +1,15 @@
-// Command pipelinetest is the Dagger module's self-test. It calls every
-// function that needs no cluster through the dagger CLI, as a user would, on
-// whatever engine dagger reaches, and checks what each returns, not only its
-// exit status. It prints a line per function with its time, then a count.
+// Command pipelinetest is the Dagger module's self-test. It calls the
+// module's functions through the dagger CLI, as a user would, on whatever
+// engine dagger reaches, and checks what each returns, not only its exit
+// status. It prints a line per function with its time, then a count.
 //
-//	go run ./cmd/pipelinetest [-only lint,sbom] [-out DIR] [-- constructor flags]
+//	go run ./cmd/pipelinetest [-cluster [-proofs a,b]] [-only lint,sbom] [-out DIR] [-- constructor flags]
+//
+// Without -cluster it runs every function that needs no Kubernetes. With
+// -cluster it also runs the deploy half, which needs an engine that can run
+// k3s: deploy to an ephemeral cluster, deploy --kubeconfig to a standing one
+// (the module's cluster, served as a user serves kind), and prove (all six
+// proofs, or -proofs), each proof's figures checked against its goal.
 //
 // Constructor flags go to every call, e.g. tag-only images for an engine that
 // cannot resolve digests: -- --trivy-image=aquasec/trivy:0.67.2.
@@ -59,6 +65,8 @@ type selftest struct {
 	registry string
 	keys     map[string]string // key pair folders by name: signer, other
 	refs     []string          // what publish returned
+
+	proofs []string // prove's --proofs; all when empty
 }
 
 type check struct {
@@ -68,12 +76,18 @@ type check struct {
 
 func main() {
 	t := selftest{}
-	var only string
+	var only, proofs string
+	var cluster bool
 	flag.StringVar(&t.dagger, "dagger", "dagger", "the dagger CLI")
 	flag.StringVar(&only, "only", "", "comma-separated checks to run (default all)")
+	flag.BoolVar(&cluster, "cluster", false, "also run the deploy half: deploy, existing-cluster, prove (needs an engine that runs k3s)")
+	flag.StringVar(&proofs, "proofs", "", "comma-separated proofs for prove (default all six)")
 	flag.StringVar(&t.out, "out", "", "folder for what the functions return and the calls' logs (default: a temporary one)")
 	flag.Parse()
 	t.constructor = flag.Args()
+	if proofs != "" {
+		t.proofs = strings.Split(proofs, ",")
+	}
 	ctx := context.Background()
 
 	var err error
@@ -97,6 +111,9 @@ func main() {
 	defer srv.Close()
 	t.registry = ln.Addr().String()
 	checks := t.checks()
+	if cluster {
+		checks = append(checks, t.clusterChecks()...)
+	}
 	if only != "" {
 		names := strings.Split(only, ",")
 		for _, n := range names {
@@ -143,6 +160,14 @@ func (t *selftest) checks() []check {
 		{"publish", t.publish},
 		{"verify", t.verify},
 		{"scan", t.scan},
+	}
+}
+
+func (t *selftest) clusterChecks() []check {
+	return []check{
+		{"deploy", t.deploy},
+		{"existing-cluster", t.existingCluster},
+		{"prove", t.prove},
 	}
 }
 

@@ -42,13 +42,17 @@ func (r Report) Err() error {
 // String prints one line per step.
 func (r Report) String() string {
 	var b strings.Builder
+	passed := 0
 	for _, s := range r.Steps {
 		status := "ok"
 		if s.Err != nil {
 			status = "FAILED: " + s.Err.Error()
+		} else {
+			passed++
 		}
 		fmt.Fprintf(&b, "%-38s %8s  %s\n", s.Name, s.Duration.Round(time.Millisecond), status)
 	}
+	fmt.Fprintf(&b, "%d of %d steps passed\n", passed, len(r.Steps))
 	return b.String()
 }
 

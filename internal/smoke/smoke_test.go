@@ -31,8 +31,8 @@ func TestSmokeAgainstTheRealStack(t *testing.T) {
 	if err := report.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(report.Steps) != 11 {
-		t.Fatalf("ran %d steps, want 11", len(report.Steps))
+	if len(report.Steps) != 11 || !strings.HasSuffix(report.String(), "\n11 of 11 steps passed\n") {
+		t.Fatalf("ran %d steps, want 11, and says so last:\n%s", len(report.Steps), report)
 	}
 }
 

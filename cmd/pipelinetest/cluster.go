@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/todo-app/todo-app/internal/smoke"
+	"github.com/todo-app/todo-app/internal/testrig/devstack"
+	"github.com/todo-app/todo-app/internal/testrig/pipelinetest"
+)
+
+// The deploy half: functions that need a Kubernetes cluster (k3s in the
+// engine). Each runs with --progress=plain, and no credential may show in
+// what it prints: the cluster's key, generated passwords, the auth secret.
+
+// deploySteps are the steps every deploy report must show, in order.
+var deploySteps = []string{"install", "rollout", "helm test", "smoke"}
+
+// deploy deploys to an ephemeral k3s, as `dagger call deploy` does for a user.
+func (t *selftest) deploy(ctx context.Context) (string, error) {
+	out, err := t.call(ctx, "deploy", "deploy")
+	if err != nil {
+		return "", err
+	}
+	times, err := pipelinetest.CheckDeploy(out, append([]string{"cluster"}, deploySteps...)...)
+	if err != nil {
+		return "", fmt.Errorf("%w\n%s", err, out)
+	}
+	if err := t.noCredentials("deploy", out, nil); err != nil {
+		return "", err
+	}
+	return times + "; no credential in its output", nil
+}
+
+// existingCluster serves the module's cluster as a standing one (as a user
+// serves kind or k3d), pulling from the registry served here; takes its
+// kubeconfig, whose server is this machine's loopback; checks it from here;
+// then deploys to it with deploy --kubeconfig, every loopback address
+// (API server, registry, Ingress) reached through --tunnel.
+func (t *selftest) existingCluster(ctx context.Context) (string, error) {
+	api, err := devstack.FreePort()
+	if err != nil {
+		return "", err
+	}
+	web, err := devstack.FreePort()
+	if err != nil {
+		return "", err
+	}
+	name := "selftest-" + strings.ToLower(rand.Text()[:6])
+	cluster := []string{"cluster", "--name=" + name}
+	stop, err := t.background("cluster-server", append(cluster, "--registry="+t.registry, "--registry-service=tcp://"+t.registry,
+		"server", "up", fmt.Sprintf("--ports=%d:6443,%d:80", api, web))...)
+	if err != nil {
+		return "", err
+	}
+	defer stop()
+
+	kubeconfig := filepath.Join(t.out, "cluster.kubeconfig")
+	exported, err := t.call(ctx, "cluster-kubeconfig", append(cluster, "kubeconfig", fmt.Sprintf("--server=https://127.0.0.1:%d", api), "-o", kubeconfig)...)
+	if err != nil {
+		return "", err
+	}
+	kube, key, err := clusterFromHere(ctx, kubeconfig)
+	if err != nil {
+		return "", err
+	}
+
+	started := time.Now()
+	deployArgs := []string{"deploy", "--kubeconfig=file://" + kubeconfig, "--registry=" + t.registry + "/selftest",
+		fmt.Sprintf("--url=http://127.0.0.1:%d", web), "--ingress-class=traefik",
+		fmt.Sprintf("--tunnel=tcp://127.0.0.1:%d,tcp://%s,tcp://127.0.0.1:%d", api, t.registry, web)}
+	out, err := t.call(ctx, "cluster-deploy", deployArgs...)
+	if err != nil {
+		return "", err
+	}
+	took := time.Since(started)
+	times, err := pipelinetest.CheckDeploy(out, append([]string{"push"}, deploySteps...)...)
+	if err != nil {
+		return "", fmt.Errorf("%w\n%s", err, out)
+	}
+	// The release is there, running what was pushed to the registry served here.
+	secret, err := kube.CoreV1().Secrets("todo").Get(ctx, "todo-todo-app", metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("the release's Secret: %w", err)
+	}
+	known := map[string]string{"the cluster's client key": key}
+	for k, v := range secret.Data {
+		known["the release's "+k] = string(v)
+	}
+	for log, stdout := range map[string]string{"cluster-kubeconfig": exported, "cluster-deploy": out} {
+		if err := t.noCredentials(log, stdout, known); err != nil {
+			return "", err
+		}
+	}
+	images, err := releaseImages(ctx, kube)
+	if err != nil {
+		return "", err
+	}
+	for _, img := range images {
+		if !strings.HasPrefix(img, t.registry+"/selftest/") {
+			return "", fmt.Errorf("the release runs %s, not an image pushed to %s/selftest", img, t.registry)
+		}
+	}
+	// And the app answers here, through the Ingress the cluster's up forwards.
+	report := smoke.Run(ctx, fmt.Sprintf("http://127.0.0.1:%d", web), smoke.Options{Host: "todo.local", Reachable: time.Minute})
+	if err := report.Err(); err != nil {
+		return "", fmt.Errorf("smoke test from this machine:\n%s", report)
+	}
+	return fmt.Sprintf("deployed in %s through 3 tunnels (%s); kubeconfig on 127.0.0.1:%d works here; runs %d images from the registry here; "+
+		"smoke from here %d steps; no credential in the output", took.Round(time.Second), times, api, len(images), len(report.Steps)), nil
+}
+
+// prove runs the deploy-time proofs and checks each one's figures against
+// its goal. Where Trivy cannot download its vulnerability database (this
+// machine), the image scan is the one part allowed to fail, and only so.
+func (t *selftest) prove(ctx context.Context) (string, error) {
+	args := []string{"prove"}
+	for _, p := range t.proofs {
+		args = append(args, "--proofs="+p)
+	}
+	out, callErr := t.call(ctx, "prove", args...)
+	logged, _ := os.ReadFile(filepath.Join(t.out, "logs", "prove.log"))
+	// A failed call's report is its error, which the CLI prints to the log.
+	text := out + "\n" + string(logged)
+	var note string
+	if callErr != nil {
+		scanFailed := strings.Contains(text, "image scan: ") && strings.Contains(text, "trivy could not scan")
+		if !scanFailed {
+			return "", callErr
+		}
+		note = "; the image scan could not run: Trivy has no vulnerability database here (the only failure)"
+	}
+	if _, err := pipelinetest.CheckDeploy(text, append([]string{"cluster"}, deploySteps...)...); err != nil {
+		return "", err
+	}
+	names := t.proofs
+	if len(names) == 0 {
+		names = []string{"pod-loss", "persistence", "rolling-update", "rollback", "autoscaling", "security"}
+	}
+	figures, err := pipelinetest.CheckProofs(text, names...)
+	if err != nil {
+		return "", err
+	}
+	if err := t.noCredentials("prove", out, nil); err != nil {
+		return "", err
+	}
+	var lines []string
+	for _, n := range names {
+		lines = append(lines, n+": "+figures[n])
+	}
+	return fmt.Sprintf("%d proofs meet their goals%s\n    %s", len(names), note, strings.Join(lines, "\n    ")), nil
+}
+
+// noCredentials fails when what a call printed, or its log, holds a
+// credential: one of known, or anything shaped like one.
+func (t *selftest) noCredentials(log, stdout string, known map[string]string) error {
+	logged, err := os.ReadFile(filepath.Join(t.out, "logs", log+".log"))
+	if err != nil {
+		return err
+	}
+	if found := pipelinetest.FindCredentials(stdout+"\n"+string(logged), known); len(found) > 0 {
+		return fmt.Errorf("dagger call %s printed %s (logs/%s.log)", log, strings.Join(found, ", "), log)
+	}
+	return nil
+}
+
+// background starts `dagger call … args` and leaves it running; stop ends
+// it as Ctrl-C would.
+func (t *selftest) background(log string, args ...string) (stop func(), err error) {
+	f, err := os.Create(filepath.Join(t.out, "logs", log+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(t.dagger, append(append([]string{"--progress=plain", "call"}, t.constructor...), args...)...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		f.Close()
+	}, nil
+}
+
+// clusterFromHere checks a kubeconfig from this machine, as kubectl would
+// use it: the node is Ready. It returns a client and the client key.
+func clusterFromHere(ctx context.Context, kubeconfig string) (kubernetes.Interface, string, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, "", fmt.Errorf("the exported kubeconfig: %w", err)
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err == nil && len(nodes.Items) > 0 && nodeReady(nodes.Items[0]) {
+			return kube, string(cfg.KeyData), nil
+		}
+		if time.Now().After(deadline) {
+			return nil, "", fmt.Errorf("no Ready node through %s after 3 min: %v", cfg.Host, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func nodeReady(n corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// releaseImages are the images the release's Deployments run.
+func releaseImages(ctx context.Context, kube kubernetes.Interface) ([]string, error) {
+	deps, err := kube.AppsV1().Deployments("todo").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=todo"})
+	if err != nil {
+		return nil, err
+	}
+	var images []string
+	for _, d := range deps.Items {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			images = append(images, c.Image)
+		}
+	}
+	if len(images) == 0 {
+		return nil, errors.New("the release has no Deployment")
+	}
+	return images, nil
+}

@@ -1,0 +1,151 @@
+package pipelinetest
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Step is one step of a deploy report: "== NAME (DURATION)…" and its output.
+type Step struct {
+	Name     string
+	Duration time.Duration
+	Output   string
+}
+
+var stepHeader = regexp.MustCompile(`(?m)^== ([^(\n]+?) \(([0-9hms.]+)\)(?::[^\n]*)?$`)
+
+// DeploySteps reads the steps of a report of deploy or prove, in order.
+func DeploySteps(report string) []Step {
+	var steps []Step
+	idx := stepHeader.FindAllStringSubmatchIndex(report, -1)
+	for i, m := range idx {
+		end := len(report)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		d, _ := time.ParseDuration(report[m[4]:m[5]])
+		steps = append(steps, Step{Name: report[m[2]:m[3]], Duration: d, Output: strings.TrimSpace(report[m[1]:end])})
+	}
+	return steps
+}
+
+// CheckDeploy checks a deploy report: every step of want ran, in that order,
+// each said what it should (the smoke test's every step passed, helm test
+// succeeded). It returns the steps' times, for the self-test's line.
+func CheckDeploy(report string, want ...string) (string, error) {
+	steps := DeploySteps(report)
+	byName := map[string]Step{}
+	var order, times []string
+	for _, s := range steps {
+		byName[s.Name] = s
+		order = append(order, s.Name)
+	}
+	last, prev := -1, ""
+	for _, w := range want {
+		i := slices.Index(order, w)
+		if i < 0 {
+			return "", fmt.Errorf("the report has no step %q (steps: %s)", w, strings.Join(order, ", "))
+		}
+		if i < last {
+			return "", fmt.Errorf("step %q ran before %q", w, prev)
+		}
+		last, prev = i, w
+		times = append(times, fmt.Sprintf("%s %s", w, byName[w].Duration))
+	}
+	if s, ok := byName["helm test"]; ok && !strings.Contains(s.Output, "Succeeded") {
+		return "", fmt.Errorf("helm test did not succeed:\n%s", s.Output)
+	}
+	if s, ok := byName["smoke"]; ok {
+		if m := regexp.MustCompile(`(\d+) of (\d+) steps passed`).FindStringSubmatch(s.Output); m == nil || m[1] != m[2] {
+			return "", fmt.Errorf("the smoke test did not pass every step:\n%s", s.Output)
+		}
+	}
+	return strings.Join(times, ", "), nil
+}
+
+// proofLine is a proof's line as `todoctl prove` prints it.
+var proofLine = regexp.MustCompile(`(?m)^(pod-loss|persistence|rolling-update|rollback|autoscaling|security)\s+(ok|FAILED)\s+(.*)$`)
+
+// ProofGoals are, for each deploy-time proof, what its figures must show.
+var ProofGoals = map[string][]*regexp.Regexp{
+	"pod-loss":       {regexp.MustCompile(`^failed requests 0 of [1-9]\d*,`)},
+	"persistence":    {regexp.MustCompile(`^rows lost 0 of [1-9]\d* after restarting every pod`)},
+	"rolling-update": {regexp.MustCompile(`^failed requests 0 of [1-9]\d* during a rollout`)},
+	"rollback": {regexp.MustCompile(`^broken upgrade failed and rolled back in \S+, failed requests 0 of [1-9]\d*;`),
+		regexp.MustCompile(`rollback to revision (\d+) \(now \d+\)`)},
+	"autoscaling": {regexp.MustCompile(`^scaled up from (\d+) after \S+ under load .*, peak (\d+) replicas; back to (\d+) `)},
+	"security": {regexp.MustCompile(`^\d+ containers in [1-9]\d* running pods non-root`),
+		regexp.MustCompile(`\d+ secret values absent from pod specs, no service account tokens`),
+		regexp.MustCompile(`NetworkPolicy: a pod outside the app cannot reach PostgreSQL \(it does reach the frontend\)`)},
+}
+
+// CheckProofs finds each named proof's line in out and checks its figures
+// against its goal; it returns each proof's figures by name.
+func CheckProofs(out string, names ...string) (map[string]string, error) {
+	found := map[string]string{}
+	var problems []string
+	for _, m := range proofLine.FindAllStringSubmatch(out, -1) {
+		found[m[1]] = m[3]
+		if m[2] != "ok" {
+			problems = append(problems, m[1]+" FAILED: "+m[3])
+		}
+	}
+	for _, name := range names {
+		figures, ok := found[name]
+		if !ok {
+			problems = append(problems, name+": no line in the report")
+			continue
+		}
+		for _, goal := range ProofGoals[name] {
+			if !goal.MatchString(figures) {
+				problems = append(problems, fmt.Sprintf("%s: %q does not show %s", name, figures, goal))
+			}
+		}
+		if name == "autoscaling" {
+			m := ProofGoals[name][0].FindStringSubmatch(figures)
+			if m != nil {
+				from, peak, back := atoi(m[1]), atoi(m[2]), atoi(m[3])
+				if peak <= from || back != from {
+					problems = append(problems, fmt.Sprintf("autoscaling: from %d to a peak of %d and back to %d: want more pods under load, then the minimum again", from, peak, back))
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return found, fmt.Errorf("%s", strings.Join(problems, "\n"))
+	}
+	return found, nil
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// credentialPatterns are what no deploy output may hold, whoever made the
+// credential: private keys as PEM or base64-encoded PEM (a kubeconfig's
+// client-key-data), and a kubeconfig's key fields with a value.
+var credentialPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`),
+	regexp.MustCompile(`LS0tLS1CRUdJTi[A-Za-z0-9+/=]{20,}`), // base64 of "-----BEGIN"
+	regexp.MustCompile(`(client-key-data|client-certificate-data|token):\s*\S{16,}`),
+}
+
+// FindCredentials lists what in text is a credential: any of known (values
+// the caller knows, such as a cluster's key or a generated password) and
+// anything shaped like one. Known values shorter than 8 characters are skipped.
+func FindCredentials(text string, known map[string]string) []string {
+	var found []string
+	for name, value := range known {
+		if len(value) >= 8 && strings.Contains(text, value) {
+			found = append(found, name)
+		}
+	}
+	for _, re := range credentialPatterns {
+		if m := re.FindString(text); m != "" {
+			found = append(found, fmt.Sprintf("something shaped like a credential (%.24s…)", m))
+		}
+	}
+	return found
+}
