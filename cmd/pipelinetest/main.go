@@ -46,10 +46,10 @@ import (
 	helmregistry "helm.sh/helm/v3/pkg/registry"
 
 	"github.com/todo-app/todo-app/internal/chart"
-	"github.com/todo-app/todo-app/internal/testrig/devstack"
 	"github.com/todo-app/todo-app/internal/images"
-	"github.com/todo-app/todo-app/internal/testrig/pipelinetest"
 	"github.com/todo-app/todo-app/internal/smoke"
+	"github.com/todo-app/todo-app/internal/testrig/devstack"
+	"github.com/todo-app/todo-app/internal/testrig/pipelinetest"
 )
 
 // Stamped into the images and checked in what comes back.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/todo-app/todo-app/internal/testrig/devstack"
 	"github.com/todo-app/todo-app/internal/smoke"
+	"github.com/todo-app/todo-app/internal/testrig/devstack"
 )
 
 // TestSmokeAgainstTheRealStack runs the smoke check against real PostgreSQL,

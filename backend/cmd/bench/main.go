@@ -25,9 +25,9 @@ import (
 	"time"
 
 	"github.com/todo-app/todo-app/backend/internal/auth/authtest"
-	"github.com/todo-app/todo-app/internal/devstack"
 	"github.com/todo-app/todo-app/internal/loadgen"
-	"github.com/todo-app/todo-app/internal/pgtemp"
+	"github.com/todo-app/todo-app/internal/testrig/devstack"
+	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
 )
 
 func main() {

@@ -16,7 +16,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/todo-app/todo-app/backend/internal/auth/authtest"
-	"github.com/todo-app/todo-app/internal/pgtemp"
+	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
 )
 
 var cluster *pgtemp.Cluster

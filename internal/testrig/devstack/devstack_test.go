@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
 	"github.com/todo-app/todo-app/internal/smoke"
+	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
 )
 
 const frontendDir = "../../../frontend/.next/standalone"

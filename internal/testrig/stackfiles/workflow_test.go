@@ -103,4 +103,3 @@ func TestWorkflowContract(t *testing.T) {
 		t.Error("no concurrency group: two pushes could publish out of order")
 	}
 }
-
