@@ -61,12 +61,12 @@ func (t *selftest) existingCluster(ctx context.Context) (string, error) {
 	}
 	name := "selftest-" + strings.ToLower(rand.Text()[:6])
 	cluster := []string{"cluster", "--name=" + name}
-	stop, err := t.background("cluster-server", append(cluster, "--registry="+t.registry, "--registry-service=tcp://"+t.registry,
+	server, err := t.background("cluster-server", append(cluster, "--registry="+t.registry, "--registry-service=tcp://"+t.registry,
 		"server", "up", fmt.Sprintf("--ports=%d:6443,%d:80", api, web))...)
 	if err != nil {
 		return "", err
 	}
-	defer stop()
+	defer server.stop()
 
 	kubeconfig := filepath.Join(t.out, "cluster.kubeconfig")
 	exported, err := t.call(ctx, "cluster-kubeconfig", append(cluster, "kubeconfig", fmt.Sprintf("--server=https://127.0.0.1:%d", api), "-o", kubeconfig)...)
@@ -177,31 +177,41 @@ func (t *selftest) noCredentials(log, stdout string, known map[string]string) er
 	return nil
 }
 
-// background starts `dagger call … args` and leaves it running; stop ends
-// it as Ctrl-C would.
-func (t *selftest) background(log string, args ...string) (stop func(), err error) {
+// running is a `dagger call` left running (a service's up).
+type running struct {
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{} // closed when it exits, err then set
+	err  error
+}
+
+// background starts `dagger call … args`, its output in logs/<log>.log.
+func (t *selftest) background(log string, args ...string) (*running, error) {
 	f, err := os.Create(filepath.Join(t.out, "logs", log+".log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(t.dagger, append(append([]string{"--progress=plain", "call"}, t.constructor...), args...)...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
+	r := &running{log: f, done: make(chan struct{}),
+		cmd: exec.Command(t.dagger, append(append([]string{"--progress=plain", "call"}, t.constructor...), args...)...)}
+	r.cmd.Stdout, r.cmd.Stderr = f, f
+	if err := r.cmd.Start(); err != nil {
 		f.Close()
 		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	return func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		f.Close()
-	}, nil
+	go func() { r.err = r.cmd.Wait(); close(r.done) }()
+	return r, nil
+}
+
+// stop ends it as Ctrl-C would, killing it after 30 s.
+func (r *running) stop() {
+	_ = r.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		_ = r.cmd.Process.Kill()
+		<-r.done
+	}
+	r.log.Close()
 }
 
 // clusterFromHere checks a kubeconfig from this machine, as kubectl would

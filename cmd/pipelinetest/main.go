@@ -39,7 +39,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -344,29 +343,12 @@ func (t *selftest) serve(ctx context.Context) (string, error) {
 		return "", err
 	}
 	url := fmt.Sprintf("http://localhost:%d", port)
-	logFile := filepath.Join(t.out, "logs", "serve.log")
-	logOut, err := os.Create(logFile)
+	serve, err := t.background("serve", "serve", "--url="+url, "up", fmt.Sprintf("--ports=%d:3000", port))
 	if err != nil {
 		return "", err
 	}
-	defer logOut.Close()
-	cmd := exec.Command(t.dagger, append(append([]string{"--progress=plain", "call"}, t.constructor...),
-		"serve", "--url="+url, "up", fmt.Sprintf("--ports=%d:3000", port))...)
-	cmd.Stdout, cmd.Stderr = logOut, logOut
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
+	defer serve.stop()
+	logFile := serve.log.Name()
 	// The first serve builds both images: allow for it.
 	deadline := time.Now().Add(15 * time.Minute)
 	for {
@@ -377,9 +359,8 @@ func (t *selftest) serve(ctx context.Context) (string, error) {
 			}
 		}
 		select {
-		case err := <-exited:
-			exited <- err
-			return "", fmt.Errorf("dagger call serve … up exited: %v\n%s", err, tail(logFile, 25))
+		case <-serve.done:
+			return "", fmt.Errorf("dagger call serve … up exited: %v\n%s", serve.err, tail(logFile, 25))
 		case <-time.After(2 * time.Second):
 		}
 		if time.Now().After(deadline) {
