@@ -21,8 +21,8 @@ import (
 var cluster *pgtemp.Cluster
 
 func TestMain(m *testing.M) {
-	if pattern := os.Getenv(childDatabasesEnv); pattern != "" {
-		os.Exit(runChild(pattern))
+	if what := os.Getenv(childEnv); what != "" {
+		os.Exit(runChild(what, os.Getenv(childFileEnv)))
 	}
 	var err error
 	cluster, err = pgtemp.Start(context.Background())
