@@ -65,6 +65,9 @@ func (p DeployPlan) valueArgs() []string {
 	return args
 }
 
+// PreloadTag is the tag both images are preloaded into an ephemeral cluster under.
+const PreloadTag = "ci"
+
 // NextTag is the second tag under which the backend image is preloaded, so
 // that the rolling-update proof upgrades to a new image tag.
 func NextTag(tag string) string { return tag + "-next" }
