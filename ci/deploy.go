@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/todo-app/todo-app/ci/internal/dagger"
@@ -97,7 +99,7 @@ func (m *TodoApp) prove(ctx context.Context, proofs []string, scan bool) (string
 		start := time.Now()
 		var report string
 		report, err = m.Scan(ctx, "CRITICAL", []string{"backend", "frontend"})
-		d.record("security: image scan (CRITICAL fails)", start, report)
+		d.record("image scan", "scan --severity=CRITICAL --only=backend,frontend (part of security)", start, report)
 		if err != nil {
 			err = fmt.Errorf("image scan: %w", err)
 		}
@@ -148,13 +150,17 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 	runner := m.toolbox()
 	if t.kubeconfig == nil {
 		fmt.Fprintf(&d.report, "deploying release %s (images tag %s) to an ephemeral k3s (%s)\n\n", d.plan.Release, tag, m.ClusterImage)
+		images := m.preloadImages(tag, extra != nil)
+		tarballs := func(ctx context.Context) error { _, err := images.Sync(ctx); return err }
+		if err := d.build(ctx, "both images, as tarballs for the cluster to import,", tarballs, built(runner)); err != nil {
+			return nil, err
+		}
 		start := time.Now()
-		svc, kubeconfig, err := m.ephemeralCluster(ctx, tag)
-		d.record("cluster", start, "k3s started and its API server answers; images preloaded: "+
-			strings.Join([]string{pipeline.ImageRef("", pipeline.BackendImage, tag), pipeline.ImageRef("", pipeline.FrontendImage, tag)}, ", "))
+		svc, kubeconfig, err := m.ephemeralCluster(ctx, images)
 		if err != nil {
 			return nil, d.fail("cluster", err)
 		}
+		d.record("cluster", "", start, "k3s started, its images imported, its API server answering")
 		d.stop = func() { svc.Stop(context.WithoutCancel(ctx)) }
 		d.plan.Values.IngressClass, d.plan.WaitForIngress, d.plan.SmokeURL = "traefik", true, "http://"+k3sHost
 		runner = runner.WithServiceBinding(k3sHost, svc).WithMountedFile("/kube/config", kubeconfig)
@@ -174,13 +180,18 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 			return nil, err
 		}
 		fmt.Fprintf(&d.report, "deploying release %s (images tag %s) to the given cluster\n\n", d.plan.Release, tag)
-		start := time.Now()
 		// Built as a local deploy (the same build, so cached), pushed under this deploy's tag.
-		refs, _, err := m.pushImages(ctx, pusher, route, []string{tag}, imageBuild{version: "dev", commit: "deploy"})
-		d.record("push", start, strings.Join(refs, "\n"))
+		build := imageBuild{version: "dev", commit: "deploy"}
+		if err := d.build(ctx, "both images", built(m.image(pipeline.BackendImage, "", build.version, build.commit)),
+			built(m.image(pipeline.FrontendImage, "", build.version, build.commit)), built(runner)); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		refs, _, err := m.pushImages(ctx, pusher, route, []string{tag}, build)
 		if err != nil {
 			return nil, d.fail("push", err)
 		}
+		d.record("push", "", start, strings.Join(refs, "\n"))
 		d.plan.Values.Registry = t.registry
 		runner = runner.WithMountedSecret("/kube/config", t.kubeconfig, dagger.ContainerWithMountedSecretOpts{Mode: 0o400})
 	}
@@ -212,9 +223,37 @@ func withTunnels(ctx context.Context, c *dagger.Container, tunnels []*dagger.Ser
 	return c.WithEnvVariable(pipeline.TunnelEnvName, pipeline.TunnelEnv(ports)), nil
 }
 
-// record adds a step's time and output to the report.
-func (d *deployment) record(name string, start time.Time, out string) {
-	fmt.Fprintf(&d.report, "== %s (%s)\n%s\n", name, time.Since(start).Round(time.Second), strings.TrimRight(out, "\n"))
+// build has the engine build what the deploy needs (the images, the deploy
+// tool) all at once, and reports it as one step: the steps after it are
+// then timed for what they do, not for what they build.
+func (d *deployment) build(ctx context.Context, what string, parts ...func(context.Context) error) error {
+	start := time.Now()
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, build := range parts {
+		wg.Go(func() { errs[i] = build(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return d.fail("build", err)
+	}
+	d.record("build", "", start, what+" and the deploy tool")
+	return nil
+}
+
+// built evaluates a lazy container.
+func built(c *dagger.Container) func(context.Context) error {
+	return func(ctx context.Context) error { _, err := c.Sync(ctx); return err }
+}
+
+// record adds a step's time, what it ran, and its output to the report:
+// == NAME (TIME): COMMAND, then the output.
+func (d *deployment) record(name, command string, start time.Time, out string) {
+	fmt.Fprintf(&d.report, "== %s (%s)", name, time.Since(start).Round(time.Second))
+	if command != "" {
+		fmt.Fprintf(&d.report, ": %s", command)
+	}
+	fmt.Fprintf(&d.report, "\n%s\n", strings.TrimRight(out, "\n"))
 }
 
 // fail is a step's error, with the report so far: what a user reads when a
@@ -226,31 +265,39 @@ func (d *deployment) fail(step string, err error) error {
 	return fmt.Errorf("%s\n%w", d.report.String(), err)
 }
 
-// run executes steps in order, adding each one's output and time to the report.
+// run executes steps in order in one deploy-tool process (each command in
+// its own exec would cost a container start), adding what it reports, each
+// step's time and output, to the report.
 func (d *deployment) run(ctx context.Context, steps []pipeline.Step) error {
-	for _, s := range steps {
-		start := time.Now()
-		d.runner = d.runner.WithExec(s.Args)
-		out, err := d.runner.Stdout(ctx)
-		d.record(s.Name+": "+strings.Join(s.Args, " "), start, out)
-		if err != nil {
-			return fmt.Errorf("%s failed: %w", s.Name, describe(err))
-		}
+	plan, err := pipeline.Plan(steps)
+	if err != nil {
+		return err
 	}
-	return nil
+	out, err := d.runner.
+		WithNewFile("/work/plan.json", plan).
+		WithExec([]string{"todoctl", "steps", "--plan", "/work/plan.json"}).
+		Stdout(ctx)
+	var ee *dagger.ExecError
+	if errors.As(err, &ee) {
+		// The steps up to the failed one, with its output, then why it failed.
+		d.report.WriteString(ee.Stdout)
+		return fmt.Errorf("%s", strings.TrimSpace(strings.TrimPrefix(ee.Stderr, "todoctl: ")))
+	}
+	d.report.WriteString(out)
+	return err
 }
 
-// finish appends the workloads' final state (or why they are not ready) and
-// returns the report; when err is set, the report is in the error.
+// finish returns the report. When err is set, it adds the workloads' state
+// (why they are not ready), and the report is the error's text.
 func (d *deployment) finish(ctx context.Context, err error) (string, error) {
+	if err == nil {
+		return d.report.String(), nil
+	}
 	status, serr := d.runner.WithExec([]string{"todoctl", "wait", "--release", d.plan.Release,
 		"--namespace", d.plan.Namespace, "--timeout", "30s"}).Stdout(ctx)
 	if serr != nil {
 		status = describe(serr).Error()
 	}
-	fmt.Fprintf(&d.report, "== final status\n%s\n", strings.TrimRight(status, "\n"))
-	if err != nil {
-		return "", d.fail("", err)
-	}
-	return d.report.String(), nil
+	fmt.Fprintf(&d.report, "== status after the failure\n%s\n", strings.TrimRight(status, "\n"))
+	return "", d.fail("", err)
 }

@@ -87,26 +87,36 @@ echo "k3s wrote no kubeconfig in %d s" >&2; exit 1`, timeout, timeout)
 		WithReplaced(pipeline.K3sServer, server)
 }
 
-// ephemeralCluster is a fresh k3s for one deploy, with both app images (and
-// the backend's under a second tag, for the rolling-update proof) preloaded:
-// k3s imports the tarballs of its air-gap folder, naming each from the
-// annotation containerd reads. It returns the started service and a
-// kubeconfig for a container that binds it as k3sHost.
-func (m *TodoApp) ephemeralCluster(ctx context.Context, tag string) (*dagger.Service, *dagger.File, error) {
-	run := rand.Text()[:12] // no two runs share state
+// preloadImages are both app images as tarballs for a k3s air-gap folder:
+// k3s imports them at start, naming each from the annotation containerd
+// reads. For the proofs, the backend's comes under a second tag too, which
+// the rolling-update proof upgrades to.
+func (m *TodoApp) preloadImages(tag string, forProofs bool) *dagger.Directory {
 	backend := m.BackendImage("", tag, "deploy")
-	images := dag.Directory()
-	for file, preload := range map[string]struct {
+	preloads := map[string]struct {
 		img       *dagger.Container
 		name, tag string
 	}{
-		"backend.tar":      {backend, pipeline.BackendImage, tag},
-		"backend-next.tar": {backend, pipeline.BackendImage, pipeline.NextTag(tag)},
-		"frontend.tar":     {m.FrontendImage("", tag, "deploy"), pipeline.FrontendImage, tag},
-	} {
+		"backend.tar":  {backend, pipeline.BackendImage, tag},
+		"frontend.tar": {m.FrontendImage("", tag, "deploy"), pipeline.FrontendImage, tag},
+	}
+	if forProofs {
+		next := preloads["backend.tar"]
+		next.tag = pipeline.NextTag(tag)
+		preloads["backend-next.tar"] = next
+	}
+	images := dag.Directory()
+	for file, preload := range preloads {
 		ref := "docker.io/library/" + pipeline.ImageRef("", preload.name, preload.tag)
 		images = images.WithFile(file, preload.img.WithAnnotation("io.containerd.image.name", ref).AsTarball())
 	}
+	return images
+}
+
+// ephemeralCluster starts a fresh k3s for one deploy with images preloaded,
+// and returns it with a kubeconfig for a container that binds it as k3sHost.
+func (m *TodoApp) ephemeralCluster(ctx context.Context, images *dagger.Directory) (*dagger.Service, *dagger.File, error) {
+	run := rand.Text()[:12] // no two runs share state
 	config := dag.CacheVolume("todo-app-k3s-config-" + run)
 	svc, err := m.k3s(k3sSpec{state: dag.CacheVolume("todo-app-k3s-state-" + run), config: config, images: images})
 	if err != nil {

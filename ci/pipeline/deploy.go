@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 )
 
@@ -97,4 +99,22 @@ func (p DeployPlan) ProveStep(proofs []string) Step {
 // security proof (images carry no critical CVEs).
 func ScanWithProofs(proofs []string) bool {
 	return len(proofs) == 0 || slices.Contains(proofs, "security")
+}
+
+// Plan is the deploy tool's plan of steps (todoctl steps --plan): run in one
+// process, each reported with its time.
+func Plan(steps []Step) (string, error) {
+	type planStep struct {
+		Name string   `json:"name"`
+		Args []string `json:"args"`
+	}
+	plan := make([]planStep, len(steps))
+	for i, s := range steps {
+		if len(s.Args) < 2 || s.Args[0] != "todoctl" {
+			return "", fmt.Errorf("step %q is not a deploy-tool command: %q", s.Name, s.Args)
+		}
+		plan[i] = planStep{s.Name, s.Args[1:]}
+	}
+	b, err := json.MarshalIndent(plan, "", "  ")
+	return string(b), err
 }

@@ -188,3 +188,32 @@ func TestProofSetsCarryTheAutoscalingProofsValues(t *testing.T) {
 		}
 	}
 }
+
+// The plan the pipeline writes is one the real deploy tool runs, each step
+// reported as the self-test and users read it.
+func TestPlanRunsInTheDeployTool(t *testing.T) {
+	root, bin := deployTool(t)
+	plan, err := Plan([]Step{
+		{"render dev", []string{"todoctl", "render", "-f", "helm-chart/values-dev.yaml"}},
+		{"render prod", []string{"todoctl", "render", "-f", "helm-chart/values-prod.yaml"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "plan.json")
+	os.WriteFile(file, []byte(plan), 0o600)
+	cmd := exec.Command(filepath.Join(bin, "todoctl"), "steps", "--plan", file)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("todoctl steps: %v\n%s", err, out)
+	}
+	for _, want := range []string{`(?m)^== render dev \(\d+s\): todoctl render -f helm-chart/values-dev.yaml$`, `(?m)^== render prod \(\d+s\): `} {
+		if !regexp.MustCompile(want).Match(out) {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+	if _, err := Plan([]Step{{"x", []string{"helm", "install"}}}); err == nil {
+		t.Error("a step that is not the deploy tool's was planned")
+	}
+}

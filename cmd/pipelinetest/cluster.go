@@ -35,7 +35,7 @@ func (t *selftest) deploy(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	times, err := pipelinetest.CheckDeploy(out, append([]string{"cluster"}, deploySteps...)...)
+	times, err := pipelinetest.CheckDeploy(out, append([]string{"build", "cluster"}, deploySteps...)...)
 	if err != nil {
 		return "", fmt.Errorf("%w\n%s", err, out)
 	}
@@ -87,7 +87,7 @@ func (t *selftest) existingCluster(ctx context.Context) (string, error) {
 		return "", err
 	}
 	took := time.Since(started)
-	times, err := pipelinetest.CheckDeploy(out, append([]string{"push"}, deploySteps...)...)
+	times, err := pipelinetest.CheckDeploy(out, append([]string{"build", "push"}, deploySteps...)...)
 	if err != nil {
 		return "", fmt.Errorf("%w\n%s", err, out)
 	}
@@ -143,7 +143,7 @@ func (t *selftest) prove(ctx context.Context) (string, error) {
 		}
 		note = "; the image scan could not run: Trivy has no vulnerability database here (the only failure)"
 	}
-	if _, err := pipelinetest.CheckDeploy(text, append([]string{"cluster"}, deploySteps...)...); err != nil {
+	if _, err := pipelinetest.CheckDeploy(text, append([]string{"build", "cluster"}, deploySteps...)...); err != nil {
 		return "", err
 	}
 	names := t.proofs

@@ -13,6 +13,8 @@
 //	todoctl package   [--out DIR]                            the packaged chart (.tgz)
 //	todoctl push      --package F --ref oci://HOST/PATH      push a packaged chart; REGISTRY_USERNAME/PASSWORD;
 //	                  [--plain-http]                         http, not https (always so for localhost)
+//	todoctl steps     --plan plan.json                       the commands of a plan ([{"name","args"}]), in order,
+//	                                                         each reported with its time
 //	todoctl push-image --package F --ref HOST/REPO --tag T... push an OCI image tarball (one or more platforms)
 //	                  under each tag; REGISTRY_USERNAME/PASSWORD; [--plain-http]
 //	                  [--dockerfile F]: with F's HEALTHCHECK, which Dagger's builds drop
@@ -33,6 +35,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -70,7 +73,7 @@ type options struct {
 	valueFiles, sets, proofs, rolloutSets, tags                         list
 	timeout                                                             time.Duration
 	url, host, selector                                                 string
-	out, pkg, ref, dockerfile                                           string
+	out, pkg, ref, dockerfile, plan                                     string
 	plainHTTP                                                           bool
 	revision                                                            int
 }
@@ -103,6 +106,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&o.plainHTTP, "plain-http", false, "speak http to the registry, not https (push, push-image)")
 	fs.Var(&o.tags, "tag", "tag to push the image under (push-image; repeatable)")
 	fs.StringVar(&o.dockerfile, "dockerfile", "", "Dockerfile whose HEALTHCHECK the pushed image gets (push-image)")
+	fs.StringVar(&o.plan, "plan", "", "JSON list of steps, each {\"name\", \"args\"} (steps)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -111,6 +115,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	switch cmd {
+	case "steps":
+		return runSteps(ctx, o.plan, out)
 	case "render":
 		return render(ctx, o, out)
 	case "smoke":
@@ -290,8 +296,12 @@ func startTunnels(ctx context.Context, cmd string, o options) error {
 			return err
 		}
 	}
-	return tunnel.Start(ctx, forwards)
+	// Once per process: the commands of a plan (steps) share the forwards.
+	forwarding.Do(func() { err = tunnel.Start(ctx, forwards) })
+	return err
 }
+
+var forwarding sync.Once
 
 // clusterCommands are the commands that talk to the cluster's API server.
 var clusterCommands = []string{"install", "wait", "test", "rollback", "uninstall", "prove"}

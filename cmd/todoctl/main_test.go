@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -63,5 +64,35 @@ users: [{name: kind, user: {token: x}}]
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("todoctl %v: %v, want %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// A plan runs its commands in order in one process, each reported with its
+// time and output, and stops at the first that fails.
+func TestStepsRunsAPlanAndStopsAtAFailure(t *testing.T) {
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	os.WriteFile(plan, []byte(`[
+		{"name": "render", "args": ["render", "--chart", "../../helm-chart", "-f", "../../helm-chart/values-dev.yaml"]},
+		{"name": "smoke without a url", "args": ["smoke"]},
+		{"name": "never run", "args": ["render", "--chart", "../../helm-chart"]}
+	]`), 0o600)
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"steps", "--plan", plan}, &out)
+	if err == nil || !strings.Contains(err.Error(), "smoke without a url failed: smoke needs --url") {
+		t.Fatalf("err = %v", err)
+	}
+	report := out.String()
+	for _, want := range []string{`(?m)^== render \(\d+s\): todoctl render --chart \.\./\.\./helm-chart -f \.\./\.\./helm-chart/values-dev\.yaml$`,
+		`kind: StatefulSet`, `(?m)^== smoke without a url \(\d+s\): todoctl smoke$`} {
+		if !regexp.MustCompile(want).MatchString(report) {
+			t.Errorf("report lacks %s:\n%.300s", want, report)
+		}
+	}
+	if strings.Contains(report, "never run") {
+		t.Error("a step after the failure ran")
+	}
+	os.WriteFile(plan, []byte(`[{"name": "loop", "args": ["steps", "--plan", "x"]}]`), 0o600)
+	if err := run(t.Context(), []string{"steps", "--plan", plan}, &out); err == nil {
+		t.Error("a plan that runs plans was accepted")
 	}
 }
