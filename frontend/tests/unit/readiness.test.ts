@@ -1,11 +1,19 @@
 // @vitest-environment node
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { drainOnSignals, isDraining, parseDelay } from "@/lib/lifecycle";
 
-const readiness = async () => (await import("@/app/api/health/ready/route")).GET();
+const route = "@/app/api/health/ready/route";
+const readiness = async () => (await import(route)).GET();
+
+// Loading the route (Better Auth, the database drivers) the first time takes
+// seconds on a loaded machine: done once here, so that each test's time is
+// its own. Each test then loads it again, cheaply, with its own environment.
+beforeAll(async () => {
+  await import(route);
+}, 60_000);
 
 afterEach(() => {
   vi.unstubAllEnvs();
