@@ -162,7 +162,8 @@ func (m *TodoApp) Cluster(
 	return &Cluster{Name: name, Registry: registry, RegistryService: registryService, Pipeline: m}, nil
 }
 
-// Cluster is a named k3s cluster (see TodoApp.cluster).
+// Cluster is a k3s cluster made by the cluster function: its server and the
+// kubeconfig that reaches it.
 type Cluster struct {
 	// +private
 	Name string

@@ -44,12 +44,14 @@ type TodoApp struct {
 // The repository comes in two parts, each uploaded and cache-keyed by its own
 // content, so that a change to one app reruns none of the other app's steps.
 func New(
-	// The repository without the frontend app (but with its Dockerfile and
-	// .dockerignore, which the Go tests check): the Go module, chart, workflows.
-	// Nothing .gitignore keeps out is uploaded (internal/testrig/stackfiles checks it):
-	// no local secret, database or build output, and no file a build rewrites.
+	// The repository without the frontend app and this module, but with the
+	// files of theirs the Go tests check (the frontend's Dockerfile,
+	// .dockerignore and .gitignore; ci/main.go): the Go module, chart,
+	// workflows. Nothing .gitignore keeps out is uploaded (internal/testrig/
+	// stackfiles checks it): no local secret, database or build output, and no
+	// file a build rewrites.
 	// +defaultPath="/"
-	// +ignore=[".git", "ci", "bin", "dist", ".local", "**/.env", "**/.env.local", "**/*.db", "**/*.db-shm", "**/*.db-wal", "**/*.test", "**/*.out", "**/coverage.*", "**/*.tar", "**/node_modules", "**/.next", "**/out", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.tsbuildinfo", "**/next-env.d.ts", "**/.idea", "**/.vscode", "**/.DS_Store", "frontend/**", "!frontend/Dockerfile", "!frontend/.dockerignore"]
+	// +ignore=[".git", "ci/**", "!ci/main.go", "bin", "dist", ".local", "**/.env", "**/.env.local", "**/*.db", "**/*.db-shm", "**/*.db-wal", "**/*.test", "**/*.out", "**/coverage.*", "**/*.tar", "**/node_modules", "**/.next", "**/out", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.tsbuildinfo", "**/next-env.d.ts", "**/.idea", "**/.vscode", "**/.DS_Store", "frontend/**", "!frontend/Dockerfile", "!frontend/.dockerignore", "!frontend/.gitignore"]
 	source *dagger.Directory,
 	// The frontend app (frontend/): its sources, tests and Dockerfile.
 	// +defaultPath="/frontend"

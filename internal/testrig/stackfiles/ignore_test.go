@@ -72,7 +72,7 @@ func TestModuleUploadsFollowGitignore(t *testing.T) {
 	uploads := moduleUploads(t)
 	ignored := append(gitignored(t, "", "frontend"), gitignored(t, "frontend")...)
 	kept := map[string][]string{
-		"":         {"go.mod", "backend/cmd/server/main.go", "helm-chart/Chart.yaml", "frontend/Dockerfile", "frontend/.dockerignore", ".github/workflows/ci.yml"},
+		"":         {"go.mod", "backend/cmd/server/main.go", "helm-chart/Chart.yaml", "frontend/Dockerfile", "frontend/.dockerignore", "frontend/.gitignore", ".github/workflows/ci.yml", "ci/main.go"},
 		"frontend": {"package.json", "src/app/page.tsx", "tests/e2e/app.spec.ts", "Dockerfile"},
 	}
 	for dir, patterns := range uploads {
