@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -22,6 +23,9 @@ type Step struct {
 	Name     string
 	Duration time.Duration
 	Err      error
+	// Note says what the step's time includes besides the check: a wait the
+	// app asked for.
+	Note string
 }
 
 // Report lists every step run; it stops at the first failure.
@@ -50,6 +54,9 @@ func (r Report) String() string {
 		} else {
 			passed++
 		}
+		if s.Note != "" {
+			status += " (" + s.Note + ")"
+		}
 		fmt.Fprintf(&b, "%-38s %8s  %s\n", s.Name, s.Duration.Round(time.Millisecond), status)
 	}
 	fmt.Fprintf(&b, "%d of %d steps passed\n", passed, len(r.Steps))
@@ -71,6 +78,12 @@ type Options struct {
 // retryInterval paces the first check while it waits for the app.
 const retryInterval = time.Second
 
+// maxRateLimitWait bounds what one request waits in all when the app answers
+// 429 with the time to wait: Better Auth lets one address sign up 3 times in
+// 10 s, and two smoke runs from one machine (deploy's, then the host's) sign
+// up 4 times. A longer wait fails the step with the app's answer.
+const maxRateLimitWait = 30 * time.Second
+
 // Run checks the app at baseURL.
 func Run(ctx context.Context, baseURL string, o Options) Report {
 	if o.Client == nil {
@@ -78,13 +91,17 @@ func Run(ctx context.Context, baseURL string, o Options) Report {
 	}
 	base := strings.TrimSuffix(baseURL, "/")
 	var r Report
+	alice, bob := newUser(base, o), newUser(base, o)
 	step := func(name string, f func() error) bool {
-		start := time.Now()
+		start, waited := time.Now(), alice.rateLimited+bob.rateLimited
 		err := f()
-		r.Steps = append(r.Steps, Step{name, time.Since(start), err})
+		s := Step{Name: name, Duration: time.Since(start), Err: err}
+		if w := alice.rateLimited + bob.rateLimited - waited; w > 0 {
+			s.Note = fmt.Sprintf("rate limited: waited %s as the app asked", w.Round(time.Second))
+		}
+		r.Steps = append(r.Steps, s)
 		return err == nil
 	}
-	alice, bob := newUser(base, o), newUser(base, o)
 	var taskID float64
 	_ = step("frontend health", func() error { return alice.awaitHealth(ctx, o.Reachable) }) &&
 		step("API refuses a request without a token", func() error { return alice.expect(ctx, "GET", "/api/tasks", nil, 401, nil) }) &&
@@ -132,6 +149,8 @@ type user struct {
 	base, email, token string
 	o                  Options
 	client             *http.Client
+	// rateLimited is how long the user's requests waited on 429 answers.
+	rateLimited time.Duration
 }
 
 func newUser(base string, o Options) *user {
@@ -141,11 +160,50 @@ func newUser(base string, o Options) *user {
 	return &user{base: base, email: "smoke-" + strings.ToLower(rand.Text()[:12]) + "@example.com", o: o, client: &c}
 }
 
+// do sends a request; on a 429 that says how long to wait, within
+// maxRateLimitWait in all, it waits and sends it again (a 429 was not served,
+// so sending again is safe whatever the method).
 func (u *user) do(ctx context.Context, method, path string, body any) (*http.Response, []byte, error) {
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+		payload, _ = json.Marshal(body)
+	}
+	var waited time.Duration
+	for {
+		resp, b, err := u.send(ctx, method, path, payload)
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+			return resp, b, err
+		}
+		wait, ok := retryAfter(resp.Header)
+		if !ok || waited+wait > maxRateLimitWait {
+			return resp, b, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		waited += wait
+		u.rateLimited += wait
+	}
+}
+
+// retryAfter is the wait a 429 asks for: Better Auth's X-Retry-After or the
+// standard Retry-After, in seconds; at least a second, so that a wait that
+// rounds to zero does not resend at once.
+func retryAfter(h http.Header) (time.Duration, bool) {
+	for _, name := range []string{"X-Retry-After", "Retry-After"} {
+		if secs, err := strconv.Atoi(strings.TrimSpace(h.Get(name))); err == nil && secs >= 0 {
+			return max(time.Duration(secs)*time.Second, time.Second), true
+		}
+	}
+	return 0, false
+}
+
+func (u *user) send(ctx context.Context, method, path string, payload []byte) (*http.Response, []byte, error) {
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.base+path, rd)
 	if err != nil {
@@ -154,7 +212,7 @@ func (u *user) do(ctx context.Context, method, path string, body any) (*http.Res
 	if u.o.Host != "" {
 		req.Host = u.o.Host
 	}
-	if body != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	// Better Auth checks the Origin of state-changing requests against its own

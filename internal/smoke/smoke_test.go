@@ -2,6 +2,7 @@ package smoke_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -128,5 +129,65 @@ func TestSmokeSendsTheIngressHost(t *testing.T) {
 	smoke.Run(context.Background(), srv.URL, smoke.Options{Host: "todo.local"})
 	if len(hosts) == 0 || hosts[0] != "todo.local" || origins[0] != "http://todo.local" {
 		t.Fatalf("hosts %v, origins %v; want todo.local and http://todo.local", hosts, origins)
+	}
+}
+
+// A 429 that says how long to wait (Better Auth allows 3 sign-ups from one
+// address in 10 s) is waited out and the request sent again, within a bound;
+// the step's report says it waited. Any other 429 fails the step at once.
+func TestSmokeWaitsOutARateLimit(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		header      string
+		value       string
+		wantSignUps int32
+		wantSteps   int    // sign-up passes: the fake's token step fails next
+		wantErr     string // in the sign-up step's error, when it fails
+	}{
+		{"Better Auth's header", "X-Retry-After", "1", 2, 4, ""},
+		{"the standard header", "Retry-After", "1", 2, 4, ""},
+		{"a wait past the bound", "X-Retry-After", "3600", 1, 3, "429 Too Many Requests, want 200"},
+		{"no wait given", "", "", 1, 3, "429 Too Many Requests, want 200"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var signUps atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/api/health":
+					w.Write([]byte(`{"status":"ok"}`))
+				case "/api/tasks":
+					w.WriteHeader(http.StatusUnauthorized)
+				case "/api/auth/sign-up/email":
+					if body, _ := io.ReadAll(r.Body); !strings.Contains(string(body), `"email"`) {
+						t.Errorf("sign-up %d sent %q: the body must be sent again", signUps.Load()+1, body)
+					}
+					if signUps.Add(1) == 1 {
+						if tt.header != "" {
+							w.Header().Set(tt.header, tt.value)
+						}
+						w.WriteHeader(http.StatusTooManyRequests)
+						return
+					}
+					w.Write([]byte(`{}`))
+				default:
+					w.WriteHeader(http.StatusTeapot)
+				}
+			}))
+			defer srv.Close()
+			report := smoke.Run(context.Background(), srv.URL, smoke.Options{})
+			if got := signUps.Load(); got != tt.wantSignUps || len(report.Steps) != tt.wantSteps {
+				t.Fatalf("%d sign-ups, %d steps; want %d, %d:\n%s", got, len(report.Steps), tt.wantSignUps, tt.wantSteps, report)
+			}
+			signUp := report.Steps[2]
+			if tt.wantErr == "" {
+				if signUp.Err != nil || signUp.Duration < time.Second || !strings.Contains(report.String(), "ok (rate limited: waited 1s as the app asked)") {
+					t.Fatalf("the sign-up step should pass after waiting 1s and say so:\n%s", report)
+				}
+				return
+			}
+			if signUp.Err == nil || !strings.Contains(signUp.Err.Error(), tt.wantErr) || signUp.Note != "" {
+				t.Fatalf("the sign-up step should fail with %q and no note:\n%s", tt.wantErr, report)
+			}
+		})
 	}
 }
