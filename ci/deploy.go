@@ -131,6 +131,10 @@ type deployment struct {
 	stop   func()
 }
 
+// deployBuild is what a deploy's images are stamped with, whichever the
+// cluster: one build, so that deploys to either share it.
+var deployBuild = imageBuild{version: "dev", commit: "deploy"}
+
 func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deployment, error) {
 	run := strings.ToLower(rand.Text()[:8])
 	// A fresh cluster gets the images preloaded under a fixed tag, so that an
@@ -182,14 +186,13 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 			return nil, err
 		}
 		fmt.Fprintf(&d.report, "deploying release %s (images tag %s) to the given cluster\n\n", d.plan.Release, tag)
-		// Built as a local deploy (the same build, so cached), pushed under this deploy's tag.
-		build := imageBuild{version: "dev", commit: "deploy"}
-		if err := d.build(ctx, "both images", built(m.image(pipeline.BackendImage, "", build.version, build.commit)),
-			built(m.image(pipeline.FrontendImage, "", build.version, build.commit)), built(runner)); err != nil {
+		// The build an ephemeral deploy preloads (so cached), pushed under this deploy's tag.
+		if err := d.build(ctx, "both images", built(m.image(pipeline.BackendImage, "", deployBuild.version, deployBuild.commit)),
+			built(m.image(pipeline.FrontendImage, "", deployBuild.version, deployBuild.commit)), built(runner)); err != nil {
 			return nil, err
 		}
 		start := time.Now()
-		refs, _, err := m.pushImages(ctx, pusher, route, []string{tag}, build)
+		refs, _, err := m.pushImages(ctx, pusher, route, []string{tag}, deployBuild)
 		if err != nil {
 			return nil, d.fail("push", err)
 		}
