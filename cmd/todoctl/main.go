@@ -13,11 +13,22 @@
 //	todoctl package   [--out DIR]                            the packaged chart (.tgz)
 //	todoctl push      --package F --ref oci://HOST/PATH      push a packaged chart; REGISTRY_USERNAME/PASSWORD;
 //	                  [--plain-http]                         http, not https (always so for localhost)
+//	todoctl diff-chart --package F --ref oci://HOST/PATH/NAME:V  compare a packaged chart with a published one
 //	todoctl steps     --plan plan.json                       the commands of a plan ([{"name","args"}]), in order,
 //	                                                         each reported with its time
-//	todoctl push-image --package F --ref HOST/REPO --tag T... push an OCI image tarball (one or more platforms)
-//	                  under each tag; REGISTRY_USERNAME/PASSWORD; [--plain-http]
-//	                  [--dockerfile F]: with F's HEALTHCHECK, which Dagger's builds drop
+//	todoctl normalize-image --package F --out F2 [--dockerfile D]  make a built OCI image tarball (one or more
+//	                  platforms) reproducible: times from SOURCE_DATE_EPOCH, D's HEALTHCHECK (which Dagger's
+//	                  builds drop); prints its digest
+//	todoctl normalize-sbom --package F --out F2              make a CycloneDX SBOM (Trivy's) reproducible: bom-refs
+//	                  and serialNumber derived from it, the timestamp from SOURCE_DATE_EPOCH
+//	todoctl push-image --package F --ref HOST/REPO --tag T... push an OCI image tarball under each tag, as it is;
+//	                  REGISTRY_USERNAME/PASSWORD; [--plain-http]
+//	todoctl diff-image --package F --ref REF                 compare an image tarball with a published image:
+//	                                                         what differs, down to files; exit 1 when anything does
+//
+// --source-date-epoch (default: $SOURCE_DATE_EPOCH, seconds since 1970) is the
+// time package, push and normalize-image stamp everything with: the commit's,
+// so that one commit gives the same bytes anywhere, any day.
 //
 // In a pipeline container, TODOCTL_TUNNELS=PORT=HOST:PORT,… forwards those
 // ports of the container's loopback to tunnels of the user's machine (see
@@ -34,6 +45,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,6 +61,7 @@ import (
 	"github.com/todo-app/todo-app/internal/deploy"
 	"github.com/todo-app/todo-app/internal/images"
 	"github.com/todo-app/todo-app/internal/proof"
+	"github.com/todo-app/todo-app/internal/sbom"
 	"github.com/todo-app/todo-app/internal/smoke"
 	"github.com/todo-app/todo-app/internal/tunnel"
 )
@@ -76,6 +89,7 @@ type options struct {
 	out, pkg, ref, dockerfile, plan                                     string
 	plainHTTP                                                           bool
 	revision                                                            int
+	sourceDateEpoch                                                     int64
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -100,14 +114,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.host, "host", "", "Host header to send, for an Ingress reached by address (smoke)")
 	fs.IntVar(&o.revision, "revision", 0, "revision to roll back to; 0 is the previous one")
 	fs.StringVar(&o.selector, "selector", "", "label selector of the workloads to wait for (default: the release's)")
-	fs.StringVar(&o.out, "out", ".", "directory for the packaged chart (package)")
+	fs.StringVar(&o.out, "out", ".", "directory for the packaged chart (package), or the file to write (normalize-image, normalize-sbom)")
 	fs.StringVar(&o.pkg, "package", "", "packaged chart (push) or OCI image tarball (push-image) to push")
 	fs.StringVar(&o.ref, "ref", "", "OCI repository to push to, e.g. oci://ghcr.io/acme/charts (push)")
 	fs.BoolVar(&o.plainHTTP, "plain-http", false, "speak http to the registry, not https (push, push-image)")
 	fs.Var(&o.tags, "tag", "tag to push the image under (push-image; repeatable)")
 	fs.StringVar(&o.dockerfile, "dockerfile", "", "Dockerfile whose HEALTHCHECK the pushed image gets (push-image)")
 	fs.StringVar(&o.plan, "plan", "", "JSON list of steps, each {\"name\", \"args\"} (steps)")
+	fs.Int64Var(&o.sourceDateEpoch, "source-date-epoch", 0, "the commit's time, seconds since 1970, that package, push and normalize-image stamp (default $SOURCE_DATE_EPOCH)")
 	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	epoch, err := sourceDateEpoch(o.sourceDateEpoch)
+	if err != nil {
 		return err
 	}
 	if err := startTunnels(ctx, cmd, o); err != nil {
@@ -131,7 +150,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		path, err := chartutil.Save(ch, o.out)
+		var path string
+		if epoch.IsZero() {
+			path, err = chartutil.Save(ch, o.out)
+		} else {
+			path, err = chart.Package(ch, o.out, epoch)
+		}
 		if err != nil {
 			return fmt.Errorf("package: %w", err)
 		}
@@ -139,29 +163,64 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return nil
 	case "push":
 		ref, err := chart.Push(o.pkg, o.ref, chart.PushOptions{Username: os.Getenv("REGISTRY_USERNAME"),
-			Password: os.Getenv("REGISTRY_PASSWORD"), PlainHTTP: o.plainHTTP})
+			Password: os.Getenv("REGISTRY_PASSWORD"), PlainHTTP: o.plainHTTP, Created: epoch})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(out, ref)
 		return nil
-	case "push-image":
-		opts := images.Options{Username: os.Getenv("REGISTRY_USERNAME"), Password: os.Getenv("REGISTRY_PASSWORD"), PlainHTTP: o.plainHTTP}
+	case "diff-chart":
+		diffs, err := chart.DiffPublished(o.pkg, o.ref, chart.PushOptions{Username: os.Getenv("REGISTRY_USERNAME"),
+			Password: os.Getenv("REGISTRY_PASSWORD"), PlainHTTP: o.plainHTTP})
+		return reportDiff(out, o.ref, diffs, err)
+	case "normalize-image":
+		stamp := images.Stamp{Epoch: epoch}
 		if o.dockerfile != "" {
 			b, err := os.ReadFile(o.dockerfile)
 			if err != nil {
 				return err
 			}
-			if opts.Healthcheck, err = images.DockerfileHealthcheck(string(b)); err != nil {
+			if stamp.Healthcheck, err = images.DockerfileHealthcheck(string(b)); err != nil {
 				return fmt.Errorf("%s: %w", o.dockerfile, err)
 			}
 		}
-		refs, err := images.Push(o.pkg, o.ref, o.tags, opts)
+		digest, err := images.NormalizeTarball(o.pkg, o.out, stamp)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, digest)
+		return nil
+	case "normalize-sbom":
+		if epoch.IsZero() {
+			return errors.New("normalize-sbom: no epoch: give the commit's time (--source-date-epoch or SOURCE_DATE_EPOCH)")
+		}
+		doc, err := os.ReadFile(o.pkg)
+		if err != nil {
+			return err
+		}
+		normalized, err := sbom.Normalize(doc, epoch)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.pkg, err)
+		}
+		return os.WriteFile(o.out, normalized, 0o644)
+	case "push-image":
+		refs, err := images.Push(o.pkg, o.ref, o.tags, registryOptions(o))
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(out, strings.Join(refs, "\n"))
 		return nil
+	case "diff-image":
+		var diffs []string
+		err := images.OpenTarball(o.pkg, func(rebuilt images.Artifact) error {
+			published, err := images.Fetch(o.ref, registryOptions(o))
+			if err != nil {
+				return err
+			}
+			diffs, err = images.Diff(published, rebuilt)
+			return err
+		})
+		return reportDiff(out, o.ref, diffs, err)
 	default:
 		if !slices.Contains(clusterCommands, cmd) {
 			return fmt.Errorf("unknown command %q", cmd)
@@ -262,6 +321,47 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 }
 
+func registryOptions(o options) images.Options {
+	return images.Options{Username: os.Getenv("REGISTRY_USERNAME"), Password: os.Getenv("REGISTRY_PASSWORD"), PlainHTTP: o.plainHTTP}
+}
+
+// reportDiff prints how a rebuild compares with what was published, and
+// fails when they differ.
+func reportDiff(out io.Writer, ref string, diffs []string, err error) error {
+	if err != nil {
+		return err
+	}
+	if len(diffs) == 0 {
+		fmt.Fprintln(out, "identical to "+ref)
+		return nil
+	}
+	fmt.Fprintln(out, "differs from "+ref+" (first: published, second: rebuilt):")
+	for _, d := range diffs {
+		fmt.Fprintln(out, "  "+d)
+	}
+	return fmt.Errorf("the rebuild differs from %s in %d ways", ref, len(diffs))
+}
+
+// sourceDateEpoch is the flag's time, else $SOURCE_DATE_EPOCH's (see
+// reproducible-builds.org), else zero.
+func sourceDateEpoch(flag int64) (time.Time, error) {
+	if flag < 0 {
+		return time.Time{}, fmt.Errorf("--source-date-epoch=%d: want seconds since 1970", flag)
+	}
+	if flag != 0 {
+		return time.Unix(flag, 0).UTC(), nil
+	}
+	env := os.Getenv("SOURCE_DATE_EPOCH")
+	if env == "" {
+		return time.Time{}, nil
+	}
+	secs, err := strconv.ParseInt(env, 10, 64)
+	if err != nil || secs <= 0 {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970", env)
+	}
+	return time.Unix(secs, 0).UTC(), nil
+}
+
 // startTunnels forwards the loopback ports TODOCTL_TUNNELS lists, when it is
 // set, and checks that what cmd reaches is not on a loopback port left out.
 func startTunnels(ctx context.Context, cmd string, o options) error {
@@ -279,7 +379,7 @@ func startTunnels(ctx context.Context, cmd string, o options) error {
 		if err := tunnel.Reachable("--url", o.url, ports); err != nil {
 			return err
 		}
-	case "push", "push-image":
+	case "push", "push-image", "diff-image", "diff-chart":
 		host, _, _ := strings.Cut(strings.TrimPrefix(o.ref, "oci://"), "/")
 		if err := tunnel.Reachable("the registry", host, ports); err != nil {
 			return err

@@ -96,3 +96,37 @@ func TestStepsRunsAPlanAndStopsAtAFailure(t *testing.T) {
 		t.Error("a plan that runs plans was accepted")
 	}
 }
+
+// The release time comes from the commit: a bad SOURCE_DATE_EPOCH is an
+// error, never a silent "now", and images are never normalized without one.
+func TestSourceDateEpoch(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	if err := run(t.Context(), []string{"normalize-image", "--package", "x.tar", "--out", filepath.Join(t.TempDir(), "y.tar")}, &bytes.Buffer{}); err == nil ||
+		!strings.Contains(err.Error(), "no epoch") {
+		t.Errorf("normalize-image without an epoch: %v", err)
+	}
+	for _, bad := range []string{"yesterday", "-5", "1.5"} {
+		t.Setenv("SOURCE_DATE_EPOCH", bad)
+		if err := run(t.Context(), []string{"package", "--chart", "../../helm-chart", "--out", t.TempDir()}, &bytes.Buffer{}); err == nil ||
+			!strings.Contains(err.Error(), "SOURCE_DATE_EPOCH") {
+			t.Errorf("SOURCE_DATE_EPOCH=%s: %v", bad, err)
+		}
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "1764504000")
+	var first, second bytes.Buffer
+	for _, out := range []*bytes.Buffer{&first, &second} {
+		dir := t.TempDir()
+		if err := run(t.Context(), []string{"package", "--chart", "../../helm-chart", "--out", dir}, out); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(strings.TrimSpace(out.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		out.Write(b)
+	}
+	if !bytes.Equal(first.Bytes(), second.Bytes()) {
+		t.Error("two packages with SOURCE_DATE_EPOCH set differ")
+	}
+}

@@ -7,9 +7,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	helmchart "helm.sh/helm/v3/pkg/chart"
@@ -165,6 +167,22 @@ type PushOptions struct {
 	// PlainHTTP speaks http instead of https; always so for localhost and
 	// 127.0.0.1, as for container engines.
 	PlainHTTP bool
+	// Created is the manifest's creation time (org.opencontainers.image.created),
+	// the commit's for a reproducible push; zero means now, as Helm does.
+	Created time.Time
+}
+
+// client is Helm's registry client for a repository (host/path) reached as o says.
+func (o PushOptions) client(repo string) (*registry.Client, error) {
+	var opts []registry.ClientOption
+	if o.Username != "" {
+		opts = append(opts, registry.ClientOptBasicAuth(o.Username, o.Password))
+	}
+	if h, _, _ := strings.Cut(repo, "/"); o.PlainHTTP || strings.HasPrefix(h, "localhost") || strings.HasPrefix(h, "127.0.0.1") {
+		opts = append(opts, registry.ClientOptPlainHTTP())
+	}
+	opts = append(opts, registry.ClientOptWriter(io.Discard))
+	return registry.NewClient(opts...)
 }
 
 // Push uploads a packaged chart to an OCI repository (oci://host/path) and
@@ -182,19 +200,16 @@ func Push(packagePath, repository string, o PushOptions) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("push: repository %q must start with oci://", repository)
 	}
-	var opts []registry.ClientOption
-	if o.Username != "" {
-		opts = append(opts, registry.ClientOptBasicAuth(o.Username, o.Password))
-	}
-	if h, _, _ := strings.Cut(repo, "/"); o.PlainHTTP || strings.HasPrefix(h, "localhost") || strings.HasPrefix(h, "127.0.0.1") {
-		opts = append(opts, registry.ClientOptPlainHTTP())
-	}
-	client, err := registry.NewClient(opts...)
+	client, err := o.client(repo)
 	if err != nil {
 		return "", err
 	}
 	ref := fmt.Sprintf("%s/%s:%s", strings.TrimSuffix(repo, "/"), ch.Name(), ch.Metadata.Version)
-	res, err := client.Push(data, ref)
+	var pushOpts []registry.PushOption
+	if !o.Created.IsZero() {
+		pushOpts = append(pushOpts, registry.PushOptCreationTime(o.Created.UTC().Format(time.RFC3339)))
+	}
+	res, err := client.Push(data, ref, pushOpts...)
 	if err != nil {
 		return "", fmt.Errorf("push %s: %w", ref, err)
 	}

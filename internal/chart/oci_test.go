@@ -1,12 +1,15 @@
 package chart_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -69,11 +72,20 @@ func TestOCIPushPull(t *testing.T) {
 	}
 
 	// The deploy tool's Push (what `dagger call publish` runs) reports the digest
-	// of what it stored, and the chart comes back byte for byte. (Manifest digests
-	// differ between pushes: Helm stamps the creation time into the manifest.)
-	got2, err := chart.Push(pkg, "oci://"+strings.Replace(host, "127.0.0.1", "localhost", 1)+"/charts", chart.PushOptions{})
+	// of what it stored, and the chart comes back byte for byte. Stamped with the
+	// commit's time, two pushes give one manifest digest (Helm stamps the time of
+	// the push otherwise).
+	created := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	got2, err := chart.Push(pkg, "oci://"+strings.Replace(host, "127.0.0.1", "localhost", 1)+"/charts", chart.PushOptions{Created: created})
 	if err != nil {
 		t.Fatal(err)
+	}
+	again, err := chart.Push(pkg, "oci://"+strings.Replace(host, "127.0.0.1", "localhost", 1)+"/other", chart.PushOptions{Created: created})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, d1, _ := strings.Cut(got2, "@"); !strings.HasSuffix(again, "@"+d1) {
+		t.Fatalf("two pushes stamped with one time: %s and %s", got2, again)
 	}
 	ref2, digest, ok := strings.Cut(got2, "@")
 	if !ok || !strings.HasSuffix(ref2, "/charts/todo-app:"+version) {
@@ -86,7 +98,73 @@ func TestOCIPushPull(t *testing.T) {
 	if pulled2.Manifest.Digest != digest || !bytes.Equal(pulled2.Chart.Data, data) {
 		t.Fatalf("pulled %s (%d bytes), pushed %s (%d bytes)", pulled2.Manifest.Digest, len(pulled2.Chart.Data), digest, len(data))
 	}
+	// A rebuild is compared with what was published: the same bytes, or what differs.
+	if d, err := chart.DiffPublished(pkg, "oci://"+ref2, chart.PushOptions{}); err != nil || d != nil {
+		t.Fatalf("the package differs from itself published: %v %v", d, err)
+	}
+	other, err := chart.Package(ch, t.TempDir(), created.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := chart.DiffPublished(other, "oci://"+ref2, chart.PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d) < 2 || !strings.HasPrefix(d[0], "archive sha256:") || !strings.Contains(strings.Join(d, "\n"), "todo-app/Chart.yaml: content sha256:") {
+		t.Fatalf("the diff of a package with other times = %q", d)
+	}
 	if _, err := chart.Push(pkg, "https://example.com/x", chart.PushOptions{}); err == nil {
 		t.Fatal("a non-oci repository was accepted")
+	}
+}
+
+// Two packages of one chart, made at other times and from copies with other
+// file times, are the same bytes; another epoch gives other bytes.
+func TestPackageIsReproducible(t *testing.T) {
+	epoch := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	pack := func(epoch time.Time) []byte {
+		t.Helper()
+		copied := filepath.Join(t.TempDir(), "helm-chart")
+		if err := os.CopyFS(copied, os.DirFS(chartDir)); err != nil {
+			t.Fatal(err)
+		}
+		ch, err := chart.Load(copied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, err := chart.Package(ch, t.TempDir(), epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	first := pack(epoch)
+	time.Sleep(1100 * time.Millisecond) // Helm's own times would now differ
+	if second := pack(epoch); !bytes.Equal(first, second) {
+		t.Fatal("two packages of one chart differ")
+	}
+	if bytes.Equal(first, pack(epoch.Add(time.Hour))) {
+		t.Fatal("another epoch gave the same bytes")
+	}
+	ch, err := loader.LoadArchive(bytes.NewReader(first))
+	if err != nil || ch.Name() != "todo-app" || ch.Schema == nil {
+		t.Fatalf("the package does not load back: %v", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zr.Header.Comment != "Helm" {
+		t.Errorf("gzip comment %q: Helm's marker is lost", zr.Header.Comment)
+	}
+	tr := tar.NewReader(zr)
+	for h, err := tr.Next(); err == nil; h, err = tr.Next() {
+		if !h.ModTime.Equal(epoch) {
+			t.Fatalf("%s: time %s, want %s", h.Name, h.ModTime, epoch)
+		}
 	}
 }

@@ -41,7 +41,7 @@ func layoutTarball(t *testing.T, platforms ...string) string {
 		}
 	}
 	tarball := filepath.Join(t.TempDir(), "image.tar")
-	if err := tarDir(dir, tarball); err != nil {
+	if err := tarDir(dir, tarball, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return tarball
@@ -59,9 +59,14 @@ func TestPushAndPullBack(t *testing.T) {
 		{"two platforms", []string{"linux/amd64", "linux/arm64"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			tarball := layoutTarball(t, tt.platforms...)
+			built := layoutTarball(t, tt.platforms...)
 			hc := &v1.HealthConfig{Test: []string{"CMD", "/server", "healthcheck"}, Interval: 15 * time.Second}
-			refs, err := Push(tarball, repo, []string{"1.2.3", "abc1234"}, Options{PlainHTTP: true, Healthcheck: hc})
+			tarball := filepath.Join(t.TempDir(), "release.tar")
+			normalized, err := NormalizeTarball(built, tarball, Stamp{Epoch: time.Unix(1700000000, 0), Healthcheck: hc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs, err := Push(tarball, repo, []string{"1.2.3", "abc1234"}, Options{PlainHTTP: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,6 +74,16 @@ func TestPushAndPullBack(t *testing.T) {
 				t.Fatalf("refs = %v", refs)
 			}
 			_, digest, _ := strings.Cut(refs[0], "@")
+			if digest != normalized.String() {
+				t.Fatalf("pushed %s, normalized %s", digest, normalized)
+			}
+			fetched, err := Fetch(repo+":1.2.3", Options{PlainHTTP: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, _ := fetched.Digest(); d.String() != digest || (fetched.Index != nil) != (len(tt.platforms) > 1) {
+				t.Fatalf("fetched %s (index %v), pushed %s", d, fetched.Index != nil, digest)
+			}
 			for _, p := range tt.platforms {
 				out := filepath.Join(t.TempDir(), "pulled.tar")
 				got, err := Pull(repo+"@"+digest, p, out, Options{PlainHTTP: true})
@@ -106,7 +121,7 @@ func unpacked(t *testing.T, tarball string) string {
 
 func TestPushRefusesWhatIsNoImage(t *testing.T) {
 	empty := filepath.Join(t.TempDir(), "empty.tar")
-	if err := tarDir(t.TempDir(), empty); err != nil {
+	if err := tarDir(t.TempDir(), empty, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Push(empty, "localhost:1/x", []string{"1"}, Options{}); err == nil || !strings.Contains(err.Error(), "not an OCI layout") {
