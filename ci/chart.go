@@ -3,29 +3,48 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/todo-app/todo-app/ci/internal/dagger"
 	"github.com/todo-app/todo-app/ci/pipeline"
 )
 
-// todoctl is the deploy tool (cmd/todoctl), built from the repository.
-func (m *TodoApp) todoctl() *dagger.File {
-	return m.goBase().
+// todoctl is the deploy tool (cmd/todoctl), built from a repository tree.
+func (m *TodoApp) todoctl(root *dagger.Directory) *dagger.File {
+	return m.goBaseOf(root).
 		WithExec([]string{"go", "build", "-trimpath", "-o", "/out/todoctl", "./cmd/todoctl"}).
 		File("/out/todoctl")
 }
 
-// toolbox is a small container with the deploy tool and the chart.
+// toolbox is a small container with the deploy tool and the chart of the working tree.
 func (m *TodoApp) toolbox() *dagger.Container {
+	return m.toolboxOf(m.Source)
+}
+
+// toolboxOf is a small container with the deploy tool and the chart of a repository tree.
+func (m *TodoApp) toolboxOf(root *dagger.Directory) *dagger.Container {
 	return dag.Container().From(m.GoImage).
-		WithFile("/usr/local/bin/todoctl", m.todoctl()).
-		WithDirectory("/work/helm-chart", m.Source.Directory("helm-chart")).
+		WithFile("/usr/local/bin/todoctl", m.todoctl(root)).
+		WithDirectory("/work/helm-chart", root.Directory("helm-chart")).
 		WithWorkdir("/work")
 }
 
-// Chart packages the Helm chart: todo-app-<version>.tgz.
-func (m *TodoApp) Chart(ctx context.Context) (*dagger.File, error) {
-	meta, err := m.Source.File("helm-chart/Chart.yaml").Contents(ctx)
+// Chart packages the Helm chart of the working tree: todo-app-<version>.tgz.
+// Every file in it carries the time given, so the same chart gives the same
+// bytes (release and publish give it the commit's time).
+func (m *TodoApp) Chart(
+	ctx context.Context,
+	// Seconds since 1970 that every file is stamped with (the default is 1980-01-01).
+	// +optional
+	// +default=315532800
+	sourceDateEpoch int,
+) (*dagger.File, error) {
+	return m.packageChart(ctx, m.Source, int64(sourceDateEpoch))
+}
+
+// packageChart packages the chart of a repository tree, stamped with epoch.
+func (m *TodoApp) packageChart(ctx context.Context, root *dagger.Directory, epoch int64) (*dagger.File, error) {
+	meta, err := root.File("helm-chart/Chart.yaml").Contents(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -33,8 +52,8 @@ func (m *TodoApp) Chart(ctx context.Context) (*dagger.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return m.toolbox().
-		WithExec([]string{"todoctl", "package", "--chart", "helm-chart", "--out", "/out"}).
+	return m.toolboxOf(root).
+		WithExec([]string{"todoctl", "package", "--chart", "helm-chart", "--out", "/out", "--source-date-epoch", strconv.FormatInt(epoch, 10)}).
 		File("/out/" + name), nil
 }
 

@@ -321,7 +321,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			return (*TodoApp).Chart(&parent, ctx)
+			var sourceDateEpoch int
+			if inputArgs["sourceDateEpoch"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sourceDateEpoch"]), &sourceDateEpoch)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sourceDateEpoch", err))
+				}
+			}
+			return (*TodoApp).Chart(&parent, ctx, sourceDateEpoch)
 		case "Check":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -538,13 +545,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg version", err))
 				}
 			}
-			var commit string
-			if inputArgs["commit"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["commit"]), &commit)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg commit", err))
-				}
-			}
 			var platforms []dagger.Platform
 			if inputArgs["platforms"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["platforms"]), &platforms)
@@ -594,14 +594,119 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
 				}
 			}
-			return (*TodoApp).Publish(&parent, ctx, registry, username, password, version, commit, platforms, registryService, cosignKey, cosignPassword, githubOidcRequestUrl, githubOidcRequestToken, repository)
+			var git *dagger.GitRepository
+			if inputArgs["git"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["git"]), &git)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg git", err))
+				}
+			}
+			return (*TodoApp).Publish(&parent, ctx, registry, username, password, version, platforms, registryService, cosignKey, cosignPassword, githubOidcRequestUrl, githubOidcRequestToken, repository, git)
+		case "Release":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var version string
+			if inputArgs["version"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["version"]), &version)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg version", err))
+				}
+			}
+			var platforms []dagger.Platform
+			if inputArgs["platforms"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platforms"]), &platforms)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platforms", err))
+				}
+			}
+			var repository string
+			if inputArgs["repository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["repository"]), &repository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
+				}
+			}
+			var git *dagger.GitRepository
+			if inputArgs["git"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["git"]), &git)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg git", err))
+				}
+			}
+			return (*TodoApp).Release(&parent, ctx, version, platforms, repository, git)
+		case "Reproduce":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var refs []string
+			if inputArgs["refs"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["refs"]), &refs)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg refs", err))
+				}
+			}
+			var cosignPublicKey *dagger.File
+			if inputArgs["cosignPublicKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignPublicKey"]), &cosignPublicKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPublicKey", err))
+				}
+			}
+			var repository string
+			if inputArgs["repository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["repository"]), &repository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
+				}
+			}
+			var username string
+			if inputArgs["username"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
+				}
+			}
+			var password *dagger.Secret
+			if inputArgs["password"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
+				}
+			}
+			var registryService *dagger.Service
+			if inputArgs["registryService"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryService"]), &registryService)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryService", err))
+				}
+			}
+			var git *dagger.GitRepository
+			if inputArgs["git"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["git"]), &git)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg git", err))
+				}
+			}
+			return (*TodoApp).Reproduce(&parent, ctx, refs, cosignPublicKey, repository, username, password, registryService, git)
 		case "Sbom":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			return (*TodoApp).Sbom(&parent), nil
+			var git *dagger.GitRepository
+			if inputArgs["git"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["git"]), &git)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg git", err))
+				}
+			}
+			return (*TodoApp).Sbom(&parent, ctx, git)
 		case "Scan":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)

@@ -131,9 +131,12 @@ type deployment struct {
 	stop   func()
 }
 
-// deployBuild is what a deploy's images are stamped with, whichever the
-// cluster: one build, so that deploys to either share it.
-var deployBuild = imageBuild{version: "dev", commit: "deploy"}
+// What a deploy's images are stamped with, whichever the cluster: one
+// build, so that deploys to either share it.
+const (
+	deployVersion = "dev"
+	deployCommit  = "deploy"
+)
 
 func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deployment, error) {
 	run := strings.ToLower(rand.Text()[:8])
@@ -187,12 +190,13 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		}
 		fmt.Fprintf(&d.report, "deploying release %s (images tag %s) to the given cluster\n\n", d.plan.Release, tag)
 		// The build an ephemeral deploy preloads (so cached), pushed under this deploy's tag.
-		if err := d.build(ctx, "both images", built(m.image(pipeline.BackendImage, "", deployBuild.version, deployBuild.commit)),
-			built(m.image(pipeline.FrontendImage, "", deployBuild.version, deployBuild.commit)), built(runner)); err != nil {
+		backend, frontend := m.image(pipeline.BackendImage, "", deployVersion, deployCommit), m.image(pipeline.FrontendImage, "", deployVersion, deployCommit)
+		if err := d.build(ctx, "both images", built(backend), built(frontend), built(runner)); err != nil {
 			return nil, err
 		}
 		start := time.Now()
-		refs, _, err := m.pushImages(ctx, pusher, route, []string{tag}, deployBuild)
+		refs, _, err := m.pushImages(ctx, pusher, route, []string{tag},
+			[]imageTarball{{pipeline.BackendImage, backend.AsTarball()}, {pipeline.FrontendImage, frontend.AsTarball()}})
 		if err != nil {
 			return nil, d.fail("push", err)
 		}

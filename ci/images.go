@@ -1,16 +1,16 @@
 package main
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/todo-app/todo-app/ci/internal/dagger"
 	"github.com/todo-app/todo-app/ci/pipeline"
 )
 
-func buildArgs(version, commit string) []dagger.BuildArg {
-	return []dagger.BuildArg{{Name: "VERSION", Value: version}, {Name: "COMMIT", Value: commit}}
-}
-
 // BackendImage builds the Go API's image from backend/Dockerfile, the same
-// recipe docker and compose use.
+// recipe docker and compose use, from the working tree. (Dagger stamps the
+// time of the build into what it exports: release builds the reproducible one.)
 func (m *TodoApp) BackendImage(
 	// Target platform, e.g. linux/arm64; the engine's own when empty.
 	// +optional
@@ -24,11 +24,11 @@ func (m *TodoApp) BackendImage(
 	// +default="unknown"
 	commit string,
 ) *dagger.Container {
-	return m.Source.DockerBuild(dagger.DirectoryDockerBuildOpts{
-		Dockerfile: "backend/Dockerfile", Platform: platform, BuildArgs: buildArgs(version, commit)})
+	return m.workingTree().image(pipeline.BackendImage, platform, map[string]string{"VERSION": version, "COMMIT": commit})
 }
 
-// FrontendImage builds the Next.js app's image from frontend/Dockerfile.
+// FrontendImage builds the Next.js app's image from frontend/Dockerfile, from
+// the working tree. (release builds the reproducible one.)
 func (m *TodoApp) FrontendImage(
 	// Target platform, e.g. linux/arm64; the engine's own when empty.
 	// +optional
@@ -42,24 +42,43 @@ func (m *TodoApp) FrontendImage(
 	// +default="unknown"
 	commit string,
 ) *dagger.Container {
-	return m.Frontend.DockerBuild(dagger.DirectoryDockerBuildOpts{
-		Platform: platform, BuildArgs: buildArgs(version, commit)})
+	return m.workingTree().image(pipeline.FrontendImage, platform, map[string]string{"VERSION": version, "COMMIT": commit})
 }
 
 // image is one of the two apps' images by name (pipeline.BackendImage or FrontendImage).
 func (m *TodoApp) image(name string, platform dagger.Platform, version, commit string) *dagger.Container {
-	if name == pipeline.BackendImage {
-		return m.BackendImage(platform, version, commit)
+	return m.workingTree().image(name, platform, map[string]string{"VERSION": version, "COMMIT": commit})
+}
+
+// sources are what the images are built from: the repository (the backend's
+// build context, the chart, the deploy tool) and the frontend app.
+type sources struct {
+	root, frontend *dagger.Directory
+}
+
+// workingTree is the checkout as it is, uncommitted changes included.
+func (m *TodoApp) workingTree() sources { return sources{m.Source, m.Frontend} }
+
+// image builds an app's image with the Dockerfile's build arguments.
+func (s sources) image(name string, platform dagger.Platform, args map[string]string) *dagger.Container {
+	opts := dagger.DirectoryDockerBuildOpts{Platform: platform}
+	// In a fixed order: the arguments are part of the build's cache key.
+	for _, k := range slices.Sorted(maps.Keys(args)) {
+		opts.BuildArgs = append(opts.BuildArgs, dagger.BuildArg{Name: k, Value: args[k]})
 	}
-	return m.FrontendImage(platform, version, commit)
+	if name == pipeline.BackendImage {
+		opts.Dockerfile = "backend/Dockerfile"
+		return s.root.DockerBuild(opts)
+	}
+	return s.frontend.DockerBuild(opts)
 }
 
 // dockerfile is the Dockerfile an app's image is built from.
-func (m *TodoApp) dockerfile(name string) *dagger.File {
+func (s sources) dockerfile(name string) *dagger.File {
 	if name == pipeline.BackendImage {
-		return m.Source.File("backend/Dockerfile")
+		return s.root.File("backend/Dockerfile")
 	}
-	return m.Frontend.File("Dockerfile")
+	return s.frontend.File("Dockerfile")
 }
 
 // frontendDeps is the frontend image's deps stage (node_modules installed)

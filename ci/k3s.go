@@ -92,13 +92,13 @@ echo "k3s wrote no kubeconfig in %d s" >&2; exit 1`, timeout, timeout)
 // reads. For the proofs, the backend's comes under a second tag too, which
 // the rolling-update proof upgrades to.
 func (m *TodoApp) preloadImages(tag string, forProofs bool) *dagger.Directory {
-	backend := m.BackendImage("", deployBuild.version, deployBuild.commit)
+	backend := m.BackendImage("", deployVersion, deployCommit)
 	preloads := map[string]struct {
 		img       *dagger.Container
 		name, tag string
 	}{
 		"backend.tar":  {backend, pipeline.BackendImage, tag},
-		"frontend.tar": {m.FrontendImage("", deployBuild.version, deployBuild.commit), pipeline.FrontendImage, tag},
+		"frontend.tar": {m.FrontendImage("", deployVersion, deployCommit), pipeline.FrontendImage, tag},
 	}
 	if forProofs {
 		next := preloads["backend.tar"]

@@ -86,13 +86,18 @@ func New(
 		ClusterImage: clusterImage, TrivyImage: trivyImage, ActionlintImage: actionlintImage, CosignImage: cosignImage}
 }
 
-// goBase is the Go toolchain with the repository and warm module and build caches.
+// goBase is the Go toolchain with the working tree and warm module and build caches.
 func (m *TodoApp) goBase() *dagger.Container {
+	return m.goBaseOf(m.Source)
+}
+
+// goBaseOf is the Go toolchain with a repository tree and warm module and build caches.
+func (m *TodoApp) goBaseOf(root *dagger.Directory) *dagger.Container {
 	return dag.Container().From(m.GoImage).
 		WithMountedCache("/go/pkg/mod", dag.CacheVolume("todo-app-go-mod")).
 		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("todo-app-go-build")).
 		WithEnvVariable("CGO_ENABLED", "0").
-		WithDirectory("/src", m.Source).
+		WithDirectory("/src", root).
 		WithWorkdir("/src")
 }
 

@@ -1,22 +1,25 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/todo-app/todo-app/ci/internal/dagger"
 	"github.com/todo-app/todo-app/ci/pipeline"
 )
 
-// Publish pushes both images (tagged with the version and the short commit,
-// for every platform asked) and the chart as an OCI artifact, then signs them
-// and attests each image's SBOM and SLSA provenance with cosign: with
-// --cosign-key, or keyless in GitHub Actions. Everything is pushed from a
-// container, so a registry on this machine works through --registry-service
-// on every engine, as a remote one does. Returns the references with digests,
-// how they were signed, and the --set lines that deploy exactly these images.
+// Publish pushes the release of the commit the repository's HEAD names, as
+// release builds it (the same bytes anywhere: rebuild it to check), both
+// images tagged with the version and the short commit, for every platform
+// asked, and the chart as an OCI artifact; then signs them and attests each
+// image's SBOM and SLSA provenance (which records everything the image is
+// built from) with cosign: with --cosign-key, or keyless in GitHub Actions.
+// Everything is pushed from a container, so a registry on this machine works
+// through --registry-service on every engine, as a remote one does. Returns
+// the references with digests, how they were signed, and the --set lines that
+// deploy exactly these images.
 // +cache="never"
 func (m *TodoApp) Publish(
 	ctx context.Context,
@@ -28,12 +31,9 @@ func (m *TodoApp) Publish(
 	// Registry password or token.
 	// +optional
 	password *dagger.Secret,
-	// Version, e.g. v1.2.3 (published as 1.2.3).
+	// Version, e.g. v1.2.3 (published as 1.2.3); without one, only the short commit tags the images.
 	// +optional
 	version string,
-	// Commit (published as its first 7 characters).
-	// +optional
-	commit string,
 	// Platforms to build, e.g. linux/amd64,linux/arm64; the engine's own when empty.
 	// +optional
 	platforms []dagger.Platform,
@@ -58,28 +58,42 @@ func (m *TodoApp) Publish(
 	// +optional
 	// +default="https://github.com/todo-app/todo-app"
 	repository string,
+	// The git repository whose HEAD commit is published.
+	// +defaultPath="/"
+	git *dagger.GitRepository,
 ) (string, error) {
-	tags, err := pipeline.Tags(version, commit)
-	if err != nil {
-		return "", err
-	}
 	route, err := pipeline.NewRegistryRoute(registry, registryService != nil)
 	if err != nil {
 		return "", err
 	}
+	r, err := m.newRelease(ctx, git.Head(), version, platforms, repository)
+	if err != nil {
+		return "", err
+	}
+	tags, err := pipeline.Tags(version, r.commit)
+	if err != nil {
+		return "", err
+	}
+	var tarballs []imageTarball
+	for _, b := range r.images {
+		tarball, _, err := r.image(ctx, m, b, b.Platforms)
+		if err != nil {
+			return "", err
+		}
+		tarballs = append(tarballs, imageTarball{b.Image, tarball})
+	}
 	access := registryAccess{route, username, password, registryService}
 	pusher := m.pusher(access)
-	// Labels get the full commit; tags its first 7 characters.
-	build := imageBuild{tags[0], cmp.Or(commit, "unknown"), platforms}
-	refs, images, err := m.pushImages(ctx, pusher, route, tags, build)
+	refs, images, err := m.pushImages(ctx, pusher, route, tags, tarballs)
 	if err != nil {
 		return "", err
 	}
-	chartFile, err := m.Chart(ctx)
+	chartFile, err := r.chart(ctx, m)
 	if err != nil {
 		return "", err
 	}
-	args := []string{"todoctl", "push", "--package", "chart.tgz", "--ref", pipeline.ChartRepo(route.Push)}
+	args := []string{"todoctl", "push", "--package", "chart.tgz", "--ref", pipeline.ChartRepo(route.Push),
+		"--source-date-epoch", strconv.FormatInt(r.epoch, 10)}
 	chartRef, err := pusher.
 		WithFile("/work/chart.tgz", chartFile).
 		WithExec(append(args, route.Flags()...)).
@@ -88,8 +102,7 @@ func (m *TodoApp) Publish(
 		return "", fmt.Errorf("push chart: %w", describe(err))
 	}
 	chartRef = strings.TrimPrefix(strings.TrimSpace(chartRef), "oci://")
-	signed, err := m.sign(ctx, signing{cosignKey, cosignPassword, githubOidcRequestUrl, githubOidcRequestToken, repository},
-		access, build, images, chartRef)
+	signed, err := m.sign(ctx, signing{cosignKey, cosignPassword, githubOidcRequestUrl, githubOidcRequestToken}, access, r, images, chartRef)
 	if err != nil {
 		return "", err
 	}
@@ -97,6 +110,7 @@ func (m *TodoApp) Publish(
 	for i, img := range images {
 		public[i] = pipeline.PublishedImage{Name: img.Name, Ref: route.Public(img.Ref)}
 	}
-	return strings.Join(append(refs, "oci://"+route.Public(chartRef)), "\n") + "\n\n" + signed +
-		"\ndeploy exactly these images: " + strings.Join(pipeline.DeploySets(public), " ") + "\n", nil
+	return fmt.Sprintf("%s\n\nbuilt from commit %s, stamped with its time (SOURCE_DATE_EPOCH=%d)\n%s\ndeploy exactly these images: %s\n",
+		strings.Join(append(refs, "oci://"+route.Public(chartRef)), "\n"), r.commit, r.epoch, signed,
+		strings.Join(pipeline.DeploySets(public), " ")), nil
 }

@@ -39,51 +39,40 @@ func (m *TodoApp) pusher(r registryAccess) *dagger.Container {
 	return c
 }
 
-// imageBuild is what both images are built with: the version and commit
-// stamped into them, and the platforms (the engine's own when none).
-type imageBuild struct {
-	version, commit string
-	platforms       []dagger.Platform
+// imageTarball is an app's image as an OCI tarball, by the app's name.
+type imageTarball struct {
+	name    string // pipeline.BackendImage or FrontendImage
+	tarball *dagger.File
 }
 
-// pushImages publishes both images under every tag and returns ref@digest
-// for each (under the registry's own address), and each image by digest as
-// the push container reached it.
-func (m *TodoApp) pushImages(ctx context.Context, pusher *dagger.Container, route pipeline.RegistryRoute, tags []string, b imageBuild) ([]string, []pipeline.PublishedImage, error) {
-	platforms := b.platforms
-	if len(platforms) == 0 {
-		platforms = []dagger.Platform{""}
-	}
+// pushImages pushes each image tarball, as it is, under every tag, and
+// returns ref@digest for each tag (under the registry's own address), and
+// each image by digest as the push container reached it.
+func (m *TodoApp) pushImages(ctx context.Context, pusher *dagger.Container, route pipeline.RegistryRoute, tags []string, images []imageTarball) ([]string, []pipeline.PublishedImage, error) {
 	var refs []string
-	var images []pipeline.PublishedImage
-	for _, name := range []string{pipeline.BackendImage, pipeline.FrontendImage} {
-		var variants []*dagger.Container
-		for _, p := range platforms {
-			variants = append(variants, m.image(name, p, b.version, b.commit))
-		}
-		// Dagger v0.19.10's builds drop HEALTHCHECK (dagger/dagger#9515): the push restores the Dockerfile's.
-		repo := pipeline.ImageRef(route.Push, name, "")
-		args := []string{"todoctl", "push-image", "--package", "image.tar", "--dockerfile", "Dockerfile", "--ref", repo}
+	var published []pipeline.PublishedImage
+	for _, img := range images {
+		repo := pipeline.ImageRef(route.Push, img.name, "")
+		args := []string{"todoctl", "push-image", "--package", "image.tar", "--ref", repo}
 		for _, tag := range tags {
 			args = append(args, "--tag", tag)
 		}
 		out, err := pusher.
-			WithFile("/work/image.tar", dag.Container().AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants})).
-			WithFile("/work/Dockerfile", m.dockerfile(name)).
+			WithFile("/work/image.tar", img.tarball).
 			WithExec(append(args, route.Flags()...)).
 			Stdout(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("publish %s: %w", name, describe(err))
+			return nil, nil, fmt.Errorf("publish %s: %w", img.name, describe(err))
 		}
 		pushed := strings.Fields(out)
 		if len(pushed) == 0 {
-			return nil, nil, fmt.Errorf("publish %s: the push reported no reference", name)
+			return nil, nil, fmt.Errorf("publish %s: the push reported no reference", img.name)
 		}
 		for _, ref := range pushed {
 			refs = append(refs, route.Public(ref))
 		}
 		_, digest, _ := strings.Cut(pushed[0], "@")
-		images = append(images, pipeline.PublishedImage{Name: name, Ref: repo + "@" + digest})
+		published = append(published, pipeline.PublishedImage{Name: img.name, Ref: repo + "@" + digest})
 	}
-	return refs, images, nil
+	return refs, published, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/todo-app/todo-app/ci/internal/dagger"
@@ -86,20 +87,45 @@ func expectClean(ctx context.Context, scan *dagger.Container, covers ...string) 
 	return report, pipeline.ScanOutcome(code, report, stderr, covers...)
 }
 
-// Sbom returns CycloneDX SBOMs of both images: backend.cdx.json, frontend.cdx.json.
-func (m *TodoApp) Sbom() *dagger.Directory {
-	return dag.Directory().
-		WithFile("backend.cdx.json", m.sbom(m.BackendImage("", "sbom", "sbom"), "backend")).
-		WithFile("frontend.cdx.json", m.sbom(m.FrontendImage("", "sbom", "sbom"), "frontend"))
+// Sbom returns the CycloneDX SBOMs of both images as release builds them
+// (from the commit HEAD names, for the engine's platform): backend.cdx.json,
+// frontend.cdx.json. The same commit gives the same bytes: bom-refs and the
+// serial number are derived from the content, the timestamp is the commit's.
+func (m *TodoApp) Sbom(
+	ctx context.Context,
+	// The git repository whose HEAD commit's images are described.
+	// +defaultPath="/"
+	git *dagger.GitRepository,
+) (*dagger.Directory, error) {
+	r, err := m.newRelease(ctx, git.Head(), "", nil, "")
+	if err != nil {
+		return nil, err
+	}
+	out := dag.Directory()
+	for _, b := range r.images {
+		sbom, err := r.sbom(ctx, m, b)
+		if err != nil {
+			return nil, err
+		}
+		out = out.WithFile(strings.TrimPrefix(b.Image, "todo-")+".cdx.json", sbom)
+	}
+	return out, nil
 }
 
-// sbom is the CycloneDX SBOM of an image, as Trivy reads its tarball.
-func (m *TodoApp) sbom(img *dagger.Container, name string) *dagger.File {
-	out := "/out/" + name + ".cdx.json"
-	return m.trivy().
-		WithMountedFile("/in/image.tar", img.AsTarball()).
+// sbom is the CycloneDX SBOM of an image tarball (one platform), as Trivy
+// reads it, made reproducible with the commit's time by the deploy tool of tools.
+func (m *TodoApp) sbom(tools *dagger.Container, tarball *dagger.File, name string, epoch int64) *dagger.File {
+	scanned := m.trivy().
+		WithMountedFile("/in/image.tar", tarball).
 		// Trivy creates no folders, and its image has no /out.
 		WithDirectory("/out", dag.Directory()).
-		WithExec([]string{"trivy", "image", "--input", "/in/image.tar", "--format", "cyclonedx", "--output", out}).
+		WithExec([]string{"trivy", "image", "--input", "/in/image.tar", "--format", "cyclonedx", "--output", "/out/trivy.json"}).
+		File("/out/trivy.json")
+	out := "/out/" + name + ".cdx.json"
+	return tools.
+		WithDirectory("/out", dag.Directory()).
+		WithFile("/work/trivy.json", scanned).
+		WithExec([]string{"todoctl", "normalize-sbom", "--package", "trivy.json", "--out", out,
+			"--source-date-epoch", strconv.FormatInt(epoch, 10)}).
 		File(out)
 }

@@ -18,7 +18,6 @@ import (
 type signing struct {
 	key, password      *dagger.Secret
 	oidcURL, oidcToken *dagger.Secret
-	repository         string // the source, for the provenance
 }
 
 func (s signing) keyless() bool { return s.key == nil && s.oidcURL != nil && s.oidcToken != nil }
@@ -65,16 +64,16 @@ func runSteps(ctx context.Context, c *dagger.Container, steps []pipeline.Step) (
 }
 
 // sign signs and attests what publish pushed, and says how.
-func (m *TodoApp) sign(ctx context.Context, s signing, r registryAccess, b imageBuild, images []pipeline.PublishedImage, chartRef string) (string, error) {
+func (m *TodoApp) sign(ctx context.Context, s signing, access registryAccess, r *releaseBuild, images []pipeline.PublishedImage, chartRef string) (string, error) {
 	if !s.enabled() {
 		return "NOT SIGNED: give --cosign-key (and --cosign-password), or run in GitHub Actions with id-token: write " +
 			"and --github-oidc-request-url/--github-oidc-request-token\n", nil
 	}
-	c, user, err := m.cosign(ctx, r)
+	c, user, err := m.cosign(ctx, access)
 	if err != nil {
 		return "", err
 	}
-	signer := pipeline.Signer{Keyless: s.keyless(), PlainHTTP: r.route.PlainHTTP}
+	signer := pipeline.Signer{Keyless: s.keyless(), PlainHTTP: access.route.PlainHTTP}
 	how := "keyless, as this GitHub Actions workflow (Fulcio certificate, Rekor entry)"
 	if s.keyless() {
 		c = c.WithSecretVariable("ACTIONS_ID_TOKEN_REQUEST_URL", s.oidcURL).
@@ -88,7 +87,7 @@ func (m *TodoApp) sign(ctx context.Context, s signing, r registryAccess, b image
 			c = c.WithEnvVariable("COSIGN_PASSWORD", "")
 		}
 	}
-	predicates, err := m.predicates(ctx, s, b, images)
+	predicates, err := m.predicates(ctx, r)
 	if err != nil {
 		return "", err
 	}
@@ -101,44 +100,26 @@ func (m *TodoApp) sign(ctx context.Context, s signing, r registryAccess, b image
 }
 
 // predicates are each image's CycloneDX SBOM (as sbom makes it, of the
-// first platform published) and SLSA provenance.
-func (m *TodoApp) predicates(ctx context.Context, s signing, b imageBuild, images []pipeline.PublishedImage) (*dagger.Directory, error) {
+// first platform published) and SLSA provenance (everything it is built from).
+func (m *TodoApp) predicates(ctx context.Context, r *releaseBuild) (*dagger.Directory, error) {
 	engine, err := dag.Version(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var platforms []string
-	for _, p := range b.platforms {
-		platforms = append(platforms, string(p))
-	}
+	builder := "https://dagger.io/engine@" + engine + " (github.com/todo-app/todo-app/ci)"
 	dir := dag.Directory()
-	for _, img := range images {
-		dockerfile, err := m.dockerfile(img.Name).Contents(ctx)
+	for _, b := range r.images {
+		predicate, err := b.Predicate(builder)
 		if err != nil {
 			return nil, err
 		}
-		var bases []string
-		for _, ref := range pipeline.BaseImages(dockerfile) {
-			pinned, err := dag.Container().From(ref).ImageRef(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("resolve base image %s: %w", ref, err)
-			}
-			bases = append(bases, pinned)
-		}
-		prov := pipeline.Provenance{Builder: "https://dagger.io/engine@" + engine + " (github.com/todo-app/todo-app/ci)",
-			Repository: s.repository, Commit: b.commit, Version: b.version, Platforms: platforms, BaseImages: bases}
-		predicate, err := prov.Predicate(img.Name)
+		sbom, err := r.sbom(ctx, m, b)
 		if err != nil {
 			return nil, err
-		}
-		first := dagger.Platform("")
-		if len(b.platforms) > 0 {
-			first = b.platforms[0]
 		}
 		dir = dir.
-			WithFile(strings.TrimPrefix(pipeline.PredicatePath(img.Name, pipeline.SBOMType), pipeline.AttestationsDir+"/"),
-				m.sbom(m.image(img.Name, first, b.version, b.commit), img.Name)).
-			WithNewFile(strings.TrimPrefix(pipeline.PredicatePath(img.Name, pipeline.ProvenanceType), pipeline.AttestationsDir+"/"), string(predicate))
+			WithFile(strings.TrimPrefix(pipeline.PredicatePath(b.Image, pipeline.SBOMType), pipeline.AttestationsDir+"/"), sbom).
+			WithNewFile(strings.TrimPrefix(pipeline.PredicatePath(b.Image, pipeline.ProvenanceType), pipeline.AttestationsDir+"/"), string(predicate))
 	}
 	return dir, nil
 }
@@ -171,38 +152,60 @@ func (m *TodoApp) Verify(
 	if len(refs) == 0 {
 		return "", fmt.Errorf("give the references to verify")
 	}
-	verifier := pipeline.Verifier{Key: cosignPublicKey != nil, PlainHTTP: registryService != nil}
-	if cosignPublicKey == nil && repository != "" {
-		identity, err := pipeline.WorkflowIdentity(repository)
-		if err != nil {
-			return "", err
-		}
-		verifier.IdentityRegexp = identity
-	}
-	route, err := pipeline.NewRegistryRoute(pipeline.RegistryHost(strings.TrimPrefix(refs[0], "oci://")), registryService != nil)
+	v, err := m.newVerification(ctx, refs[0], cosignPublicKey, repository, username, password, registryService)
 	if err != nil {
 		return "", err
 	}
 	var steps []pipeline.Step
 	for _, ref := range refs {
-		s, err := verifier.VerifySteps(route.Internal(ref))
+		s, err := v.verifier.VerifySteps(v.access.route.Internal(ref))
 		if err != nil {
 			return "", err
 		}
 		steps = append(steps, s...)
 	}
-	c, user, err := m.cosign(ctx, registryAccess{route, username, password, registryService})
-	if err != nil {
-		return "", err
-	}
-	if cosignPublicKey != nil {
-		c = c.WithFile(pipeline.CosignPublicKeyPath, cosignPublicKey, dagger.ContainerWithFileOpts{Owner: user})
-	}
+	c := v.cosign
 	report, err := runSteps(ctx, c, steps)
 	if err != nil {
 		return "", fmt.Errorf("verification FAILED:\n%s%w", report, err)
 	}
 	return report, nil
+}
+
+// verification is how published artifacts are checked: what their
+// signatures must match, how the registry is reached, and cosign ready for it.
+type verification struct {
+	verifier pipeline.Verifier
+	access   registryAccess
+	cosign   *dagger.Container
+}
+
+// newVerification checks signatures against the public key, or else the
+// keyless identity of the repository's workflow, in the registry of ref.
+func (m *TodoApp) newVerification(ctx context.Context, ref string, cosignPublicKey *dagger.File, repository, username string,
+	password *dagger.Secret, registryService *dagger.Service) (*verification, error) {
+	v := &verification{verifier: pipeline.Verifier{Key: cosignPublicKey != nil, PlainHTTP: registryService != nil}}
+	if cosignPublicKey == nil && repository != "" {
+		identity, err := pipeline.WorkflowIdentity(repository)
+		if err != nil {
+			return nil, err
+		}
+		v.verifier.IdentityRegexp = identity
+	}
+	route, err := pipeline.NewRegistryRoute(pipeline.RegistryHost(strings.TrimPrefix(ref, "oci://")), registryService != nil)
+	if err != nil {
+		return nil, err
+	}
+	v.access = registryAccess{route, username, password, registryService}
+	c, user, err := m.cosign(ctx, v.access)
+	if err != nil {
+		return nil, err
+	}
+	if cosignPublicKey != nil {
+		c = c.WithFile(pipeline.CosignPublicKeyPath, cosignPublicKey, dagger.ContainerWithFileOpts{Owner: user})
+	}
+	v.cosign = c
+	return v, nil
 }
 
 // SigningKey generates a cosign key pair for publish --cosign-key and verify

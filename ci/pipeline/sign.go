@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -111,6 +110,16 @@ func (v Verifier) flags() ([]string, error) {
 	return append(flags, registryFlags(v.PlainHTTP)...), nil
 }
 
+// ProvenanceStep verifies an image's provenance attestation and prints it
+// (the DSSE envelope, one a line): what reproduce rebuilds from.
+func (v Verifier) ProvenanceStep(ref string) (Step, error) {
+	flags, err := v.flags()
+	if err != nil {
+		return Step{}, err
+	}
+	return Step{"provenance of " + ref, append(append([]string{"verify-attestation", "--type", ProvenanceType}, flags...), ref)}, nil
+}
+
 // VerifySteps are the checks of one reference: its signature, and for an
 // image (not a chart, oci://…) both attestations.
 func (v Verifier) VerifySteps(ref string) ([]Step, error) {
@@ -130,57 +139,6 @@ func (v Verifier) VerifySteps(ref string) ([]Step, error) {
 		}
 	}
 	return steps, nil
-}
-
-// Provenance is what a SLSA provenance statement of a published image says.
-type Provenance struct {
-	Builder    string // who built it, e.g. the Dagger module and engine
-	Repository string // the source repository
-	Commit     string
-	Version    string
-	Platforms  []string
-	// BaseImages are the Dockerfile's base images by digest (ref@sha256:…).
-	BaseImages []string
-}
-
-// Predicate is the SLSA v1 provenance predicate of one image.
-func (p Provenance) Predicate(image string) ([]byte, error) {
-	type dependency struct {
-		URI    string            `json:"uri"`
-		Digest map[string]string `json:"digest"`
-	}
-	deps := []dependency{}
-	if p.Commit != "" {
-		deps = append(deps, dependency{"git+" + p.Repository, map[string]string{"gitCommit": p.Commit}})
-	}
-	for _, ref := range p.BaseImages {
-		name, digest, ok := strings.Cut(ref, "@sha256:")
-		if !ok {
-			return nil, fmt.Errorf("base image %q is not pinned by digest", ref)
-		}
-		deps = append(deps, dependency{"docker://" + name, map[string]string{"sha256": digest}})
-	}
-	return json.MarshalIndent(map[string]any{
-		"buildDefinition": map[string]any{
-			"buildType": "https://github.com/todo-app/todo-app/ci/publish/v1",
-			"externalParameters": map[string]any{
-				"repository": p.Repository, "image": image, "platforms": p.Platforms,
-				"buildArgs": map[string]string{"VERSION": p.Version, "COMMIT": p.Commit},
-			},
-			"resolvedDependencies": deps,
-		},
-		"runDetails": map[string]any{"builder": map[string]string{"id": p.Builder}},
-	}, "", "  ")
-}
-
-// BaseImages are the images a Dockerfile builds from, as its ARG defaults
-// name them (ARG GO_IMAGE=golang:1.26-alpine, used as FROM ${GO_IMAGE}).
-func BaseImages(dockerfile string) []string {
-	var refs []string
-	for _, m := range regexp.MustCompile(`(?m)^ARG [A-Z_]*IMAGE=(\S+)$`).FindAllStringSubmatch(dockerfile, -1) {
-		refs = append(refs, m[1])
-	}
-	return refs
 }
 
 // DeploySets are the helm --set lines that deploy exactly the images given
