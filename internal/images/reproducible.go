@@ -39,8 +39,8 @@ type Stamp struct {
 const layerCompression = gzip.DefaultCompression
 
 // Normalize returns img stamped with s: created and every history entry at
-// the epoch, and in each layer every file time later than the epoch set to
-// it. A layer with no time after the epoch,
+// the epoch (with nothing else in it but whether it made a layer), and in
+// each layer every file time later than the epoch set to it. A layer with no time after the epoch,
 // such as a base image's, is kept byte for byte, so registries still share
 // it. The result depends only on what the build produced and on s.
 func Normalize(img v1.Image, s Stamp) (v1.Image, error) {
@@ -48,10 +48,6 @@ func Normalize(img v1.Image, s Stamp) (v1.Image, error) {
 		return nil, errors.New("normalize: no epoch (SOURCE_DATE_EPOCH) given")
 	}
 	epoch := s.Epoch.UTC().Truncate(time.Second)
-	manifest, err := img.Manifest()
-	if err != nil {
-		return nil, err
-	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
@@ -61,28 +57,49 @@ func Normalize(img v1.Image, s Stamp) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	adds := make([]mutate.Addendum, len(layers))
-	cfg.RootFS.DiffIDs = make([]v1.Hash, len(layers))
 	for i, l := range layers {
 		mt, err := l.MediaType()
 		if err != nil {
 			return nil, err
 		}
-		clamped, err := clampLayer(l, mt, epoch)
-		if err != nil {
+		if layers[i], err = clampLayer(l, mt, epoch); err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i+1, err)
 		}
-		if cfg.RootFS.DiffIDs[i], err = clamped.DiffID(); err != nil {
-			return nil, err
-		}
-		adds[i] = mutate.Addendum{Layer: clamped, MediaType: mt, Annotations: manifest.Layers[i].Annotations}
 	}
 	cfg.Created = v1.Time{Time: epoch}
-	for i := range cfg.History {
-		cfg.History[i].Created = v1.Time{Time: epoch}
+	for i, h := range cfg.History {
+		// What Dagger records of each layer is the engine's cache record, not
+		// the recipe: the same layer reads "pulled from node@sha256:…" or
+		// "created by buildkit", "[runner 2/4] WORKDIR /app" or "[deps 2/5]
+		// WORKDIR /app", depending on which step first made it on that
+		// engine. The recipe is in the provenance.
+		cfg.History[i] = v1.History{Created: v1.Time{Time: epoch}, EmptyLayer: h.EmptyLayer}
 	}
 	if s.Healthcheck != nil {
 		cfg.Config.Healthcheck = s.Healthcheck
+	}
+	return WithLayers(img, layers, cfg)
+}
+
+// WithLayers is img with other layers (one for each of its own, in order)
+// and configuration, whose diff IDs it sets; media types and annotations
+// are kept.
+func WithLayers(img v1.Image, layers []v1.Layer, cfg *v1.ConfigFile) (v1.Image, error) {
+	manifest, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	if len(layers) != len(manifest.Layers) {
+		return nil, fmt.Errorf("%d layers for an image of %d", len(layers), len(manifest.Layers))
+	}
+	cfg = cfg.DeepCopy()
+	cfg.RootFS.DiffIDs = make([]v1.Hash, len(layers))
+	adds := make([]mutate.Addendum, len(layers))
+	for i, l := range layers {
+		if cfg.RootFS.DiffIDs[i], err = l.DiffID(); err != nil {
+			return nil, err
+		}
+		adds[i] = mutate.Addendum{Layer: l, MediaType: manifest.Layers[i].MediaType, Annotations: manifest.Layers[i].Annotations}
 	}
 	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, manifest.MediaType), manifest.Config.MediaType)
 	out, err := mutate.Append(base, adds...)
