@@ -196,7 +196,7 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		}
 		start := time.Now()
 		refs, _, err := m.pushImages(ctx, pusher, route, []string{tag},
-			[]imageTarball{{pipeline.BackendImage, backend.AsTarball()}, {pipeline.FrontendImage, frontend.AsTarball()}})
+			[]builtImage{{name: pipeline.BackendImage, tarball: backend.AsTarball()}, {name: pipeline.FrontendImage, tarball: frontend.AsTarball()}})
 		if err != nil {
 			return nil, d.fail("push", err)
 		}

@@ -74,17 +74,13 @@ func (m *TodoApp) Publish(
 	if err != nil {
 		return "", err
 	}
-	var tarballs []imageTarball
-	for _, b := range r.images {
-		tarball, _, err := r.image(ctx, m, b, b.Platforms)
-		if err != nil {
-			return "", err
-		}
-		tarballs = append(tarballs, imageTarball{b.Image, tarball})
+	built, err := r.allImages(ctx, m, false)
+	if err != nil {
+		return "", err
 	}
 	access := registryAccess{route, username, password, registryService}
 	pusher := m.pusher(access)
-	refs, images, err := m.pushImages(ctx, pusher, route, tags, tarballs)
+	refs, images, err := m.pushImages(ctx, pusher, route, tags, built)
 	if err != nil {
 		return "", err
 	}

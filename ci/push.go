@@ -39,16 +39,10 @@ func (m *TodoApp) pusher(r registryAccess) *dagger.Container {
 	return c
 }
 
-// imageTarball is an app's image as an OCI tarball, by the app's name.
-type imageTarball struct {
-	name    string // pipeline.BackendImage or FrontendImage
-	tarball *dagger.File
-}
-
 // pushImages pushes each image tarball, as it is, under every tag, and
 // returns ref@digest for each tag (under the registry's own address), and
 // each image by digest as the push container reached it.
-func (m *TodoApp) pushImages(ctx context.Context, pusher *dagger.Container, route pipeline.RegistryRoute, tags []string, images []imageTarball) ([]string, []pipeline.PublishedImage, error) {
+func (m *TodoApp) pushImages(ctx context.Context, pusher *dagger.Container, route pipeline.RegistryRoute, tags []string, images []builtImage) ([]string, []pipeline.PublishedImage, error) {
 	var refs []string
 	var published []pipeline.PublishedImage
 	for _, img := range images {

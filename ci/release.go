@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/todo-app/todo-app/ci/internal/dagger"
 	"github.com/todo-app/todo-app/ci/pipeline"
@@ -137,6 +139,35 @@ func (r *releaseBuild) image(ctx context.Context, m *TodoApp, b pipeline.ImageBu
 	return c.File(out), strings.TrimSpace(digest), nil
 }
 
+// builtImage is an image of the release: its tarball (every platform), its
+// digest, and, when asked, its SBOM.
+type builtImage struct {
+	name    string // pipeline.BackendImage or FrontendImage
+	tarball *dagger.File
+	digest  string
+	sbom    *dagger.File
+}
+
+// allImages builds the release's images side by side, with their SBOMs when asked.
+func (r *releaseBuild) allImages(ctx context.Context, m *TodoApp, withSBOM bool) ([]builtImage, error) {
+	built := make([]builtImage, len(r.images))
+	errs := make([]error, len(r.images))
+	var wg sync.WaitGroup
+	for i, b := range r.images {
+		wg.Go(func() {
+			img := builtImage{name: b.Image}
+			if img.tarball, img.digest, errs[i] = r.image(ctx, m, b, b.Platforms); errs[i] != nil || !withSBOM {
+				built[i] = img
+				return
+			}
+			img.sbom, errs[i] = r.sbom(ctx, m, b)
+			built[i] = img
+		})
+	}
+	wg.Wait()
+	return built, errors.Join(errs...)
+}
+
 // chart packages the release's chart, stamped with the commit's time.
 func (r *releaseBuild) chart(ctx context.Context, m *TodoApp) (*dagger.File, error) {
 	return m.packageChart(ctx, r.src.root, r.epoch)
@@ -178,19 +209,15 @@ func (m *TodoApp) Release(
 	if err != nil {
 		return nil, err
 	}
+	built, err := r.allImages(ctx, m, true)
+	if err != nil {
+		return nil, err
+	}
 	out := dag.Directory()
 	manifest := pipeline.ReleaseManifest{Commit: r.commit, SourceDateEpoch: r.epoch, Images: map[string]string{}, Builds: r.images}
-	for _, b := range r.images {
-		tarball, digest, err := r.image(ctx, m, b, b.Platforms)
-		if err != nil {
-			return nil, err
-		}
-		sbom, err := r.sbom(ctx, m, b)
-		if err != nil {
-			return nil, err
-		}
-		out = out.WithFile(b.Image+".oci.tar", tarball).WithFile("sbom/"+b.Image+".cdx.json", sbom)
-		manifest.Images[b.Image] = digest
+	for _, img := range built {
+		out = out.WithFile(img.name+".oci.tar", img.tarball).WithFile("sbom/"+img.name+".cdx.json", img.sbom)
+		manifest.Images[img.name] = img.digest
 	}
 	chart, err := r.chart(ctx, m)
 	if err != nil {
