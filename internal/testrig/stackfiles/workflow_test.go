@@ -20,6 +20,7 @@ type workflow struct {
 		Steps       []struct {
 			Uses string            `json:"uses"`
 			With map[string]string `json:"with"`
+			Run  string            `json:"run"`
 		} `json:"steps"`
 	} `json:"jobs"`
 }
@@ -55,7 +56,7 @@ func TestWorkflowContract(t *testing.T) {
 	callsOf := func(job string) (calls []string) {
 		for _, s := range wf.Jobs[job].Steps {
 			// Actions pinned by full commit SHA; the Dagger CLI pinned to the engine version.
-			if !regexp.MustCompile(`@[0-9a-f]{40}$`).MatchString(s.Uses) {
+			if s.Uses != "" && !regexp.MustCompile(`@[0-9a-f]{40}$`).MatchString(s.Uses) {
 				t.Errorf("%s: action %s is not pinned by commit SHA", job, s.Uses)
 			}
 			if strings.HasPrefix(s.Uses, "actions/checkout@") && (s.With["ref"] != "" || s.With["persist-credentials"] != "false") {
@@ -65,7 +66,12 @@ func TestWorkflowContract(t *testing.T) {
 				if s.With["version"] != engine[1] {
 					t.Errorf("%s: the Dagger CLI is %q, the engine %s", job, s.With["version"], engine[1])
 				}
-				calls = append(calls, strings.Fields(s.With["args"])[0])
+				if args := strings.Fields(s.With["args"]); len(args) > 0 {
+					calls = append(calls, args[0])
+				}
+			}
+			if m := regexp.MustCompile(`(?m)^\s*dagger\b.*\bcall\s+([a-z-]+)`).FindStringSubmatch(s.Run); m != nil {
+				calls = append(calls, m[1])
 			}
 		}
 		return calls
@@ -93,13 +99,66 @@ func TestWorkflowContract(t *testing.T) {
 		t.Errorf("publish permissions %v", publish.Permissions)
 	}
 	for _, flag := range []string{"--github-oidc-request-url=env://ACTIONS_ID_TOKEN_REQUEST_URL",
-		"--github-oidc-request-token=env://ACTIONS_ID_TOKEN_REQUEST_TOKEN", "--repository=https://github.com/${{ github.repository }}",
-		"--commit=${{ github.sha }}"} {
+		"--github-oidc-request-token=env://ACTIONS_ID_TOKEN_REQUEST_TOKEN", `--repository="$REPOSITORY"`,
+		"REPOSITORY: ${{ github.server_url }}/${{ github.repository }}"} {
 		if !strings.Contains(raw, flag) {
-			t.Errorf("publish does not sign keyless as the workflow of this commit: lacks %s", flag)
+			t.Errorf("publish does not sign keyless as the workflow of this repository: lacks %s", flag)
 		}
 	}
 	if !strings.Contains(raw, "concurrency:") {
 		t.Error("no concurrency group: two pushes could publish out of order")
+	}
+}
+
+// GitHub's hardening guide: an expression spliced into a script runs as
+// code (a tag named v1$(cmd) would run cmd in a job that can push packages
+// and mint an OIDC token). Values from the event reach scripts only as
+// environment variables; no expression may stand in a run script or in an
+// action input that becomes one.
+func TestWorkflowSplicesNoExpressionIntoAScript(t *testing.T) {
+	raw := read(t, ".github/workflows/ci.yml")
+	var wf workflow
+	if err := yaml.Unmarshal([]byte(raw), &wf); err != nil {
+		t.Fatal(err)
+	}
+	scriptInputs := []string{"args", "call", "shell", "check", "script"}
+	found := 0
+	for name, job := range wf.Jobs {
+		for i, s := range job.Steps {
+			if strings.Contains(s.Run, "${{") {
+				t.Errorf("%s step %d: an expression in its run script: %q", name, i+1, s.Run)
+			}
+			for _, input := range scriptInputs {
+				if strings.Contains(s.With[input], "${{") {
+					t.Errorf("%s step %d (%s): an expression in its %s input, which the action puts in a script: %q", name, i+1, s.Uses, input, s.With[input])
+				}
+			}
+			if s.Run != "" {
+				found++
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no run script found: the workflow's shape changed, and this test checks nothing")
+	}
+	// The check above must catch what it means to catch.
+	bad := strings.Replace(raw, `--version="$version"`, `--version=${{ github.ref_name }}`, 1)
+	if bad == raw || !strings.Contains(bad, "${{ github.ref_name }}") {
+		t.Fatal("could not plant an expression in the publish script")
+	}
+	var planted workflow
+	if err := yaml.Unmarshal([]byte(bad), &planted); err != nil {
+		t.Fatal(err)
+	}
+	caught := false
+	for _, s := range planted.Jobs["publish"].Steps {
+		caught = caught || strings.Contains(s.Run, "${{")
+	}
+	if !caught {
+		t.Error("an expression planted in the publish script is not seen in its run")
+	}
+	// The tag is validated before it is used as the version.
+	if !strings.Contains(raw, `[[ "$REF_NAME" =~ ^v[0-9]+`) {
+		t.Error("the publish script uses the tag without checking it is a version")
 	}
 }
