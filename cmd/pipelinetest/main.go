@@ -60,6 +60,11 @@ type selftest struct {
 	out         string
 	commit      string
 
+	// The commit's time: what every time in a release is.
+	epoch int64
+	// release.json of the release built here, which publish must match.
+	release *pipelinetest.Release
+
 	// A registry served here, for signing-key, publish and verify in turn.
 	registry string
 	keys     map[string]string // key pair folders by name: signer, other
@@ -76,11 +81,12 @@ type check struct {
 func main() {
 	t := selftest{}
 	var only, proofs string
-	var cluster bool
+	var cluster, prune bool
 	flag.StringVar(&t.dagger, "dagger", "dagger", "the dagger CLI")
 	flag.StringVar(&only, "only", "", "comma-separated checks to run (default all)")
 	flag.BoolVar(&cluster, "cluster", false, "also run the deploy half: deploy, existing-cluster, prove (needs an engine that runs k3s)")
 	flag.StringVar(&proofs, "proofs", "", "comma-separated proofs for prove (default all six)")
+	flag.BoolVar(&prune, "prune", false, "last, build the release again from another clone after emptying the engine's cache (dagger core engine local-cache prune), and compare it byte for byte")
 	flag.StringVar(&t.out, "out", "", "folder for what the functions return and the calls' logs (default: a temporary one)")
 	flag.Parse()
 	t.constructor = flag.Args()
@@ -98,7 +104,7 @@ func main() {
 	if err := os.MkdirAll(filepath.Join(t.out, "logs"), 0o755); err != nil {
 		fatal(err)
 	}
-	if t.commit, err = gitCommit(); err != nil {
+	if t.commit, t.epoch, err = gitCommit(); err != nil {
 		fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -112,6 +118,9 @@ func main() {
 	checks := t.checks()
 	if cluster {
 		checks = append(checks, t.clusterChecks()...)
+	}
+	if prune { // last: every later build would be cold
+		checks = append(checks, check{"reproducible", t.reproducible})
 	}
 	if only != "" {
 		names := strings.Split(only, ",")
@@ -151,6 +160,7 @@ func (t *selftest) checks() []check {
 		{"end-to-end", t.endToEnd},
 		{"sbom", t.sbom},
 		{"chart", t.chart},
+		{"release", t.buildRelease},
 		{"manifests", t.manifests},
 		{"backend-image", t.backendImage},
 		{"frontend-image", t.frontendImage},
@@ -158,6 +168,7 @@ func (t *selftest) checks() []check {
 		{"signing-key", t.signingKey},
 		{"publish", t.publish},
 		{"verify", t.verify},
+		{"reproduce", t.reproduce},
 		{"scan", t.scan},
 	}
 }
@@ -173,10 +184,19 @@ func (t *selftest) clusterChecks() []check {
 // call runs `dagger call [constructor flags] args…` and returns its stdout;
 // its progress goes to logs/<log>.log, whose end an error quotes.
 func (t *selftest) call(ctx context.Context, log string, args ...string) (string, error) {
-	return t.run(ctx, log, append(append([]string{"call"}, t.constructor...), args...)...)
+	return t.callIn(ctx, "", log, args...)
+}
+
+// callIn is call with the module of another checkout (dir).
+func (t *selftest) callIn(ctx context.Context, dir, log string, args ...string) (string, error) {
+	return t.runIn(ctx, dir, log, append(append([]string{"call"}, t.constructor...), args...)...)
 }
 
 func (t *selftest) run(ctx context.Context, log string, args ...string) (string, error) {
+	return t.runIn(ctx, "", log, args...)
+}
+
+func (t *selftest) runIn(ctx context.Context, dir, log string, args ...string) (string, error) {
 	logFile := filepath.Join(t.out, "logs", log+".log")
 	f, err := os.Create(logFile)
 	if err != nil {
@@ -185,7 +205,7 @@ func (t *selftest) run(ctx context.Context, log string, args ...string) (string,
 	defer f.Close()
 	var stdout bytes.Buffer
 	cmd := exec.CommandContext(ctx, t.dagger, append([]string{"--progress=plain"}, args...)...)
-	cmd.Stdout, cmd.Stderr = &stdout, f
+	cmd.Stdout, cmd.Stderr, cmd.Dir = &stdout, f, dir
 	if err := cmd.Run(); err != nil {
 		return stdout.String(), fmt.Errorf("dagger %s: %w\n%s", strings.Join(args, " "), err, tail(logFile, 25))
 	}
@@ -403,8 +423,7 @@ func (t *selftest) publish(ctx context.Context) (string, error) {
 		return "", errors.New("signing-key did not run")
 	}
 	host, keys, tunnel := t.registry, t.keys, t.tunnel()
-	out, err := t.call(ctx, "publish", "publish", "--registry="+host+"/selftest", tunnel,
-		"--version="+version, "--commit="+t.commit,
+	out, err := t.call(ctx, "publish", "publish", "--registry="+host+"/selftest", tunnel, "--version="+version,
 		"--cosign-key=file://"+filepath.Join(keys["signer"], "cosign.key"), "--cosign-password=env://SELFTEST_COSIGN_PASSWORD")
 	if err != nil {
 		return "", err
@@ -423,6 +442,17 @@ func (t *selftest) publish(ctx context.Context) (string, error) {
 	}
 	if !strings.Contains(rest, "signed with the key") || strings.Count(rest, "ok  ") != 7 || !strings.Contains(rest, "--set backend.image.digest=sha256:") {
 		return "", fmt.Errorf("publish did not report 7 signatures and attestations and the --set lines:\n%s", rest)
+	}
+	if !strings.Contains(rest, fmt.Sprintf("built from commit %s, stamped with its time (SOURCE_DATE_EPOCH=%d)", t.commit, t.epoch)) {
+		return "", fmt.Errorf("publish does not say it built commit %s at %d:\n%s", t.commit, t.epoch, rest)
+	}
+	// What publish pushed is what release built: one commit, one set of digests.
+	if t.release != nil {
+		for i, name := range map[int]string{0: "todo-backend", 2: "todo-frontend"} {
+			if _, digest, _ := strings.Cut(refs[i], "@"); digest != t.release.Images[name] {
+				return "", fmt.Errorf("publish pushed %s %s, release built %s", name, digest, t.release.Images[name])
+			}
+		}
 	}
 
 	// Both images, by digest, pulled back here and checked; the backend run by the engine.
@@ -516,6 +546,132 @@ func (t *selftest) verify(ctx context.Context) (string, error) {
 	return "7 checks passed (2 images × signature, SBOM, provenance; the chart); another key and a re-tagged image refused", nil
 }
 
+// buildRelease builds the release of HEAD and checks it: the commit and its
+// time, every file's sum, each image tarball's digest.
+func (t *selftest) buildRelease(ctx context.Context) (string, error) {
+	dir := filepath.Join(t.out, "release")
+	if _, err := t.call(ctx, "release", "release", "--version="+version, "-o", dir); err != nil {
+		return "", err
+	}
+	r, err := pipelinetest.CheckRelease(dir, t.commit, t.epoch)
+	if err != nil {
+		return "", err
+	}
+	t.release = &r
+	return fmt.Sprintf("commit %.7s at %d; backend %.19s, frontend %.19s; SHA256SUMS right", r.Commit, r.SourceDateEpoch,
+		r.Images["todo-backend"], r.Images["todo-frontend"]), nil
+}
+
+// reproduce rebuilds what publish pushed and finds it identical; then it
+// must refuse an image built from a changed tree whose signed provenance
+// claims this commit, naming what differs.
+func (t *selftest) reproduce(ctx context.Context) (string, error) {
+	if t.refs == nil {
+		return "", errors.New("publish did not run")
+	}
+	key := "--cosign-public-key=" + filepath.Join(t.keys["signer"], "cosign.pub")
+	byDigest := func(ref string) string { // repository:tag@sha256:… → repository@sha256:…
+		name, digest, _ := strings.Cut(ref, "@")
+		return name[:strings.LastIndex(name, ":")] + "@" + digest
+	}
+	published := []string{byDigest(t.refs[0]), byDigest(t.refs[2]), t.refs[4]}
+	out, err := t.call(ctx, "reproduce", "reproduce", key, t.tunnel(), "--refs="+strings.Join(published, ","))
+	if err != nil {
+		return "", err
+	}
+	if n := strings.Count(out, "\nreproduced "); n != 3 || !strings.Contains(out, "provenance verified") {
+		return "", fmt.Errorf("reproduce reported %d of 3 artifacts reproduced:\n%s", n, out)
+	}
+	// A tampered backend: /server changed, as a build from a changed tree
+	// gives it, pushed with the genuine provenance signed for it.
+	tampered := filepath.Join(t.out, "tampered-todo-backend.tar")
+	digest, err := pipelinetest.TamperedImage(filepath.Join(t.out, "pulled-todo-backend.tar"), tampered)
+	if err != nil {
+		return "", err
+	}
+	if _, err := images.Push(tampered, t.registry+"/selftest/todo-backend", []string{"tampered"}, images.Options{PlainHTTP: true}); err != nil {
+		return "", err
+	}
+	forged := t.registry + "/selftest/todo-backend@" + digest
+	if err := t.attestProvenance(ctx, published[0], forged); err != nil {
+		return "", err
+	}
+	out, err = t.call(ctx, "reproduce-tampered", "reproduce", key, t.tunnel(), "--refs="+forged)
+	if err == nil || !strings.Contains(err.Error(), "NOT REPRODUCED") || !strings.Contains(err.Error(), "/server: content sha256:") {
+		return "", fmt.Errorf("reproduce of an image built from a changed tree: %v\n%s, want NOT REPRODUCED naming /server", err, out)
+	}
+	return "backend, frontend and chart rebuilt identical; a tampered image with a signed provenance refused, /server named", nil
+}
+
+// attestProvenance signs, with the signer key, the provenance of genuine as
+// that of target: what a compromised builder could do.
+func (t *selftest) attestProvenance(ctx context.Context, genuine, target string) error {
+	internal := func(ref string) string { return strings.Replace(ref, t.registry, "registry"+t.registry[strings.LastIndex(t.registry, ":"):], 1) }
+	cosign := []string{"core", "container", "from", "--address=ghcr.io/sigstore/cosign/cosign:v3.1.3",
+		"with-service-binding", "--alias=registry", "--service=tcp://" + t.registry,
+		"with-env-variable", "--name=RUN", "--value=" + rand.Text()}
+	verify := append(slices.Clone(cosign), "with-mounted-file", "--path=/cosign/cosign.pub", "--source="+filepath.Join(t.keys["signer"], "cosign.pub"),
+		"--owner=65532", "with-exec", "--use-entrypoint", "--args=verify-attestation,--type,slsaprovenance1,--key,/cosign/cosign.pub,"+
+			"--insecure-ignore-tlog=true,--allow-http-registry,--allow-insecure-registry,"+internal(genuine), "stdout")
+	envelopes, err := t.run(ctx, "forge-read", verify...)
+	if err != nil {
+		return err
+	}
+	predicate, err := pipelinetest.ProvenancePredicate(envelopes)
+	if err != nil {
+		return err
+	}
+	predicateFile := filepath.Join(t.out, "forged-provenance.json")
+	if err := os.WriteFile(predicateFile, predicate, 0o644); err != nil {
+		return err
+	}
+	attest := append(slices.Clone(cosign), "with-mounted-file", "--path=/cosign/cosign.key", "--source="+filepath.Join(t.keys["signer"], "cosign.key"),
+		"--owner=65532", "with-mounted-file", "--path=/cosign/predicate.json", "--source="+predicateFile, "--owner=65532",
+		"with-secret-variable", "--name=COSIGN_PASSWORD", "--secret=env://SELFTEST_COSIGN_PASSWORD",
+		"with-exec", "--use-entrypoint", "--args=attest,--yes,--key,/cosign/cosign.key,--tlog-upload=false,--use-signing-config=false,"+
+			"--allow-http-registry,--allow-insecure-registry,--type,slsaprovenance1,--predicate,/cosign/predicate.json,"+internal(target), "sync")
+	_, err = t.run(ctx, "forge-attest", attest...)
+	return err
+}
+
+// reproducible empties the engine's cache, builds the release again from a
+// clone elsewhere (another path, umask 002, fresh file times), and compares
+// it with the first, byte for byte.
+func (t *selftest) reproducible(ctx context.Context) (string, error) {
+	if t.release == nil {
+		return "", errors.New("release did not run")
+	}
+	clone := filepath.Join(t.out, "second-clone")
+	if out, err := exec.CommandContext(ctx, "sh", "-c", `umask 002 && git clone --quiet "$0" "$1"`, ".", clone).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("git clone: %w\n%s", err, out)
+	}
+	if _, err := t.run(ctx, "prune", "core", "engine", "local-cache", "prune"); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(t.out, "release-again")
+	start := time.Now()
+	if _, err := t.callIn(ctx, clone, "release-again", "release", "--version="+version, "-o", dir); err != nil {
+		return "", err
+	}
+	took := time.Since(start).Round(time.Second)
+	if _, err := pipelinetest.CheckRelease(dir, t.commit, t.epoch); err != nil {
+		return "", err
+	}
+	diffs, err := pipelinetest.CompareReleases(filepath.Join(t.out, "release"), dir)
+	if err != nil {
+		return "", err
+	}
+	if len(diffs) > 0 {
+		return "", fmt.Errorf("the release built again differs:\n%s", strings.Join(diffs, "\n"))
+	}
+	sums, err := pipelinetest.Checksums(dir)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("after a prune, from another clone: %d files byte for byte the same (cold build %s); backend %.19s, frontend %.19s",
+		len(sums), took, t.release.Images["todo-backend"], t.release.Images["todo-frontend"]), nil
+}
+
 func (t *selftest) scan(ctx context.Context) (string, error) {
 	out, err := t.call(ctx, "scan-config", "scan", "--only=config")
 	if err != nil {
@@ -524,12 +680,18 @@ func (t *selftest) scan(ctx context.Context) (string, error) {
 	return summaryOK(out, "config")
 }
 
-func gitCommit() (string, error) {
-	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+// gitCommit is HEAD's commit and its time.
+func gitCommit() (string, int64, error) {
+	out, err := exec.Command("git", "log", "-1", "--format=%H %ct").Output()
 	if err != nil {
-		return "", fmt.Errorf("git rev-parse HEAD: %w", err)
+		return "", 0, fmt.Errorf("git log -1: %w", err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	var commit string
+	var epoch int64
+	if _, err := fmt.Sscan(string(out), &commit, &epoch); err != nil {
+		return "", 0, fmt.Errorf("git log -1 printed %q: %w", out, err)
+	}
+	return commit, epoch, nil
 }
 
 // tail is the end of a log file, for an error.
