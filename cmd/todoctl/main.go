@@ -16,9 +16,10 @@
 //	todoctl diff-chart --package F --ref oci://HOST/PATH/NAME:V  compare a packaged chart with a published one
 //	todoctl steps     --plan plan.json                       the commands of a plan ([{"name","args"}]), in order,
 //	                                                         each reported with its time
-//	todoctl normalize-image --package F --out F2 [--dockerfile D]  make a built OCI image tarball (one or more
-//	                  platforms) reproducible: times from SOURCE_DATE_EPOCH, D's HEALTHCHECK (which Dagger's
-//	                  builds drop); prints its digest
+//	todoctl normalize-image --package F --out F2 [--base B] [--dockerfile D]  make a built OCI image tarball
+//	                  (one or more platforms) reproducible: every time from SOURCE_DATE_EPOCH but in the layers
+//	                  of the base image B (its tarball), D's HEALTHCHECK (which Dagger's builds drop);
+//	                  prints its digest
 //	todoctl normalize-sbom --package F --out F2              make a CycloneDX SBOM (Trivy's) reproducible: bom-refs
 //	                  and serialNumber derived from it, the timestamp from SOURCE_DATE_EPOCH
 //	todoctl push-image --package F --ref HOST/REPO --tag T... push an OCI image tarball under each tag, as it is;
@@ -86,7 +87,7 @@ type options struct {
 	valueFiles, sets, proofs, rolloutSets, tags                         list
 	timeout                                                             time.Duration
 	url, host, selector                                                 string
-	out, pkg, ref, dockerfile, plan                                     string
+	out, pkg, ref, dockerfile, plan, base                               string
 	plainHTTP                                                           bool
 	revision                                                            int
 	sourceDateEpoch                                                     int64
@@ -119,7 +120,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.ref, "ref", "", "OCI repository to push to, e.g. oci://ghcr.io/acme/charts (push)")
 	fs.BoolVar(&o.plainHTTP, "plain-http", false, "speak http to the registry, not https (push, push-image)")
 	fs.Var(&o.tags, "tag", "tag to push the image under (push-image; repeatable)")
-	fs.StringVar(&o.dockerfile, "dockerfile", "", "Dockerfile whose HEALTHCHECK the pushed image gets (push-image)")
+	fs.StringVar(&o.dockerfile, "dockerfile", "", "Dockerfile whose HEALTHCHECK the image gets (normalize-image)")
+	fs.StringVar(&o.base, "base", "", "tarball of the base image, whose layers keep their times (normalize-image)")
 	fs.StringVar(&o.plan, "plan", "", "JSON list of steps, each {\"name\", \"args\"} (steps)")
 	fs.Int64Var(&o.sourceDateEpoch, "source-date-epoch", 0, "the commit's time, seconds since 1970, that package, push and normalize-image stamp (default $SOURCE_DATE_EPOCH)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -175,6 +177,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return reportDiff(out, o.ref, diffs, err)
 	case "normalize-image":
 		stamp := images.Stamp{Epoch: epoch}
+		if o.base != "" {
+			if stamp.Base, err = images.DiffIDs(o.base); err != nil {
+				return err
+			}
+		}
 		if o.dockerfile != "" {
 			b, err := os.ReadFile(o.dockerfile)
 			if err != nil {

@@ -149,6 +149,30 @@ func NormalizeTarball(in, out string, s Stamp) (v1.Hash, error) {
 	return digest, nil
 }
 
+// DiffIDs are the layers' diff IDs of each image an OCI tarball holds, by
+// platform (os/arch[/variant]): the Base of a Stamp.
+func DiffIDs(tarball string) (map[string][]v1.Hash, error) {
+	ids := map[string][]v1.Hash{}
+	err := withLayout(tarball, func(idx v1.ImageIndex) error {
+		var adds []mutate.IndexAddendum
+		if err := collect(idx, &adds, 0); err != nil {
+			return err
+		}
+		for _, add := range adds {
+			cfg, err := add.Add.(v1.Image).ConfigFile()
+			if err != nil {
+				return err
+			}
+			ids[cfg.Platform().String()] = cfg.RootFS.DiffIDs
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("base image %s: %w", tarball, err)
+	}
+	return ids, nil
+}
+
 // WriteTarball writes the artifact as an OCI image layout in a tarball whose
 // bytes depend only on the artifact: entries in name order, every time the
 // epoch, no owner.

@@ -21,17 +21,42 @@ import (
 // the engine's cache records (when a layer was built or pulled), and every
 // file a build writes carries the time it was written. None of its exporters
 // takes BuildKit's source-date-epoch or rewrite-timestamp. So the images are
-// made reproducible here, after the build and before anything is pushed: the
-// times become the commit's (SOURCE_DATE_EPOCH), as BuildKit's
-// rewrite-timestamp would make them.
+// made reproducible here, after the build and before anything is pushed:
+// every time the build wrote becomes the commit's (SOURCE_DATE_EPOCH).
+//
+// Set, not clamped as BuildKit's rewrite-timestamp does: a step the engine
+// serves from its cache keeps the times of the build that first ran it, which
+// may be older than the commit (an unchanged frontend rebuilt for a later
+// commit kept the times of the earlier build). Only the base image's layers
+// keep their times: they are fixed bytes, pinned by digest.
 
 // Stamp is what Normalize gives an image: the time it is stamped with (the
-// commit's) and, optionally, the health check Dagger's builds drop.
+// commit's), the layers of its base image to keep, and, optionally, the
+// health check Dagger's builds drop.
 type Stamp struct {
 	Epoch time.Time
+	// Base are the diff IDs of the base image's layers (of the final
+	// stage), by platform (os/arch[/variant]): a build's first layers are
+	// the base's, kept byte for byte so that registries share them. Without
+	// them every layer is stamped.
+	Base map[string][]v1.Hash
 	// Healthcheck, when set, goes into the configuration: Dagger v0.19.10's
 	// Dockerfile builds drop HEALTHCHECK (dagger/dagger#9515).
 	Healthcheck *v1.HealthConfig
+}
+
+// baseOf is the base's diff IDs for a platform; linux/arm64 and
+// linux/arm64/v8 are one (exporters differ in writing the variant).
+func (s Stamp) baseOf(p *v1.Platform) []v1.Hash {
+	if ids, ok := s.Base[p.String()]; ok {
+		return ids
+	}
+	for key, ids := range s.Base {
+		if other, err := v1.ParsePlatform(key); err == nil && other.OS == p.OS && other.Architecture == p.Architecture {
+			return ids
+		}
+	}
+	return nil
 }
 
 // layerCompression is the gzip level of rewritten layers: Go's compress/gzip
@@ -39,10 +64,9 @@ type Stamp struct {
 const layerCompression = gzip.DefaultCompression
 
 // Normalize returns img stamped with s: created and every history entry at
-// the epoch (with nothing else in it but whether it made a layer), and in
-// each layer every file time later than the epoch set to it. A layer with no time after the epoch,
-// such as a base image's, is kept byte for byte, so registries still share
-// it. The result depends only on what the build produced and on s.
+// the epoch (with nothing else in it but whether it made a layer), and every
+// file time in every layer above the base image's set to it. The result
+// depends only on the files the build produced and on s.
 func Normalize(img v1.Image, s Stamp) (v1.Image, error) {
 	if s.Epoch.IsZero() {
 		return nil, errors.New("normalize: no epoch (SOURCE_DATE_EPOCH) given")
@@ -57,12 +81,27 @@ func Normalize(img v1.Image, s Stamp) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, l := range layers {
-		mt, err := l.MediaType()
+	base := s.baseOf(cfg.Platform())
+	ownFrom := 0 // the first layer the build made
+	for ownFrom < len(layers) && ownFrom < len(base) {
+		id, err := layers[ownFrom].DiffID()
 		if err != nil {
 			return nil, err
 		}
-		if layers[i], err = clampLayer(l, mt, epoch); err != nil {
+		if id != base[ownFrom] {
+			break
+		}
+		ownFrom++
+	}
+	if len(base) > 0 && ownFrom < len(base) {
+		return nil, fmt.Errorf("the image's first layers are not those of its base (%d of %d match): built on another base image?", ownFrom, len(base))
+	}
+	for i := ownFrom; i < len(layers); i++ {
+		mt, err := layers[i].MediaType()
+		if err != nil {
+			return nil, err
+		}
+		if layers[i], err = stampLayer(layers[i], mt, epoch); err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i+1, err)
 		}
 	}
@@ -115,9 +154,9 @@ func WithLayers(img v1.Image, layers []v1.Layer, cfg *v1.ConfigFile) (v1.Image, 
 	return out, nil
 }
 
-// clampLayer is l with every file time after epoch set to epoch, or l itself
-// when it has none.
-func clampLayer(l v1.Layer, mt types.MediaType, epoch time.Time) (v1.Layer, error) {
+// stampLayer is l with every file time set to epoch, or l itself when
+// they all are already.
+func stampLayer(l v1.Layer, mt types.MediaType, epoch time.Time) (v1.Layer, error) {
 	if !mt.IsLayer() {
 		return nil, fmt.Errorf("media type %s is not a layer", mt)
 	}
@@ -137,7 +176,7 @@ func clampLayer(l v1.Layer, mt types.MediaType, epoch time.Time) (v1.Layer, erro
 		if err != nil {
 			return nil, err
 		}
-		if clampHeader(h, epoch) {
+		if stampHeader(h, epoch) {
 			changed = true
 		}
 		if err := tw.WriteHeader(h); err != nil {
@@ -158,19 +197,17 @@ func clampLayer(l v1.Layer, mt types.MediaType, epoch time.Time) (v1.Layer, erro
 		tarball.WithMediaType(mt), tarball.WithCompressionLevel(layerCompression))
 }
 
-// clampHeader sets each time after epoch to epoch and reports whether it
-// changed one.
-func clampHeader(h *tar.Header, epoch time.Time) bool {
-	changed := false
-	for _, t := range []*time.Time{&h.ModTime, &h.AccessTime, &h.ChangeTime} {
-		if t.After(epoch) {
-			*t = epoch
-			changed = true
-		}
-	}
+// stampHeader sets the entry's time to epoch and drops access and change
+// times, which no image needs; it reports whether anything changed.
+func stampHeader(h *tar.Header, epoch time.Time) bool {
+	changed := !h.ModTime.Equal(epoch) || !h.AccessTime.IsZero() || !h.ChangeTime.IsZero()
+	h.ModTime, h.AccessTime, h.ChangeTime = epoch, time.Time{}, time.Time{}
 	// The writer records times from the fields above; stale records would contradict them.
 	for _, key := range []string{"mtime", "atime", "ctime"} {
-		delete(h.PAXRecords, key)
+		if _, ok := h.PAXRecords[key]; ok {
+			delete(h.PAXRecords, key)
+			changed = true
+		}
 	}
 	return changed
 }

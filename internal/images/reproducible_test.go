@@ -58,9 +58,24 @@ func layerOf(t *testing.T, files ...file) v1.Layer {
 	return l
 }
 
+// baseLayer is the base image's layer: fixed bytes, older than the commit.
+func baseLayer(t *testing.T) v1.Layer {
+	return layerOf(t, file{name: "etc/passwd", content: "root:x:0:0::/root:/bin/sh\n", mtime: baseTime})
+}
+
+// stamp is a Stamp at the commit's time that knows the base image.
+func stamp(t *testing.T, epoch time.Time) Stamp {
+	id, err := baseLayer(t).DiffID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Stamp{Epoch: epoch, Base: map[string][]v1.Hash{"linux/amd64": {id}}}
+}
+
 // build is what two builds of one commit give when run at another time: a
 // base layer that is the same, the build's own files with the time they
-// were written, history stamped with the engine's cache records.
+// were written (a cache hit: the time of an earlier build, before the
+// commit), history stamped with the engine's cache records.
 func build(t *testing.T, at time.Time, server string) v1.Image {
 	t.Helper()
 	// Which step first made a layer on the engine: differs from cache to cache.
@@ -68,7 +83,7 @@ func build(t *testing.T, at time.Time, server string) v1.Image {
 	if at.Unix()%2 == 0 {
 		createdBy = "[deps 2/5] COPY /server"
 	}
-	base := layerOf(t, file{name: "etc/passwd", content: "root:x:0:0::/root:/bin/sh\n", mtime: baseTime})
+	base := baseLayer(t)
 	own := layerOf(t,
 		file{name: "server", content: server, mtime: at, atime: at.Add(time.Second)},
 		file{name: "data/", content: "", mtime: at.Add(-time.Minute)},
@@ -102,10 +117,12 @@ func digest(t *testing.T, img v1.Image) v1.Hash {
 func TestNormalizeGivesOneDigestForBuildsAtOtherTimes(t *testing.T) {
 	now := time.Now().Truncate(2 * time.Second)
 	first, second := build(t, now, "binary"), build(t, now.Add(49*time.Hour+time.Second), "binary")
+	// A cache hit: what an earlier build wrote, a minute before the commit.
+	cached := build(t, commitTime.Add(-time.Minute), "binary")
 	if digest(t, first) == digest(t, second) {
 		t.Fatal("the two builds are already equal: the test proves nothing")
 	}
-	s := Stamp{Epoch: commitTime}
+	s := stamp(t, commitTime)
 	a, err := Normalize(first, s)
 	if err != nil {
 		t.Fatal(err)
@@ -114,9 +131,15 @@ func TestNormalizeGivesOneDigestForBuildsAtOtherTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if digest(t, a) != digest(t, b) {
-		diffs, _ := Diff(Artifact{Image: a}, Artifact{Image: b})
-		t.Fatalf("normalized builds differ:\n%s", strings.Join(diffs, "\n"))
+	c, err := Normalize(cached, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []v1.Image{b, c} {
+		if digest(t, a) != digest(t, other) {
+			diffs, _ := Diff(Artifact{Image: a}, Artifact{Image: other})
+			t.Fatalf("normalized builds differ:\n%s", strings.Join(diffs, "\n"))
+		}
 	}
 	cfg, _ := a.ConfigFile()
 	if !cfg.Created.Equal(commitTime) || len(cfg.History) != 2 {
@@ -139,10 +162,10 @@ func TestNormalizeGivesOneDigestForBuildsAtOtherTimes(t *testing.T) {
 	if f := got["/server"]; !f.mtime.Equal(commitTime) {
 		t.Errorf("/server mtime %s, want the commit's time", f.mtime)
 	}
-	if f := got["/etc/old"]; !f.mtime.Equal(baseTime) {
-		t.Errorf("/etc/old mtime %s: a time before the commit must be kept", f.mtime)
+	if f := got["/etc/old"]; !f.mtime.Equal(commitTime) {
+		t.Errorf("/etc/old mtime %s: every time the build wrote is the commit's, older ones too", f.mtime)
 	}
-	if c, _ := Normalize(first, Stamp{Epoch: commitTime.Add(time.Hour)}); digest(t, c) == digest(t, a) {
+	if c, _ := Normalize(first, stamp(t, commitTime.Add(time.Hour))); digest(t, c) == digest(t, a) {
 		t.Error("another epoch gave the same digest")
 	}
 	if c, _ := Normalize(build(t, time.Now(), "other binary"), s); digest(t, c) == digest(t, a) {
@@ -150,6 +173,16 @@ func TestNormalizeGivesOneDigestForBuildsAtOtherTimes(t *testing.T) {
 	}
 	if _, err := Normalize(first, Stamp{}); err == nil {
 		t.Error("normalize without an epoch succeeded")
+	}
+	// Without the base, its layer is stamped too: still one digest for both builds.
+	n1, _ := Normalize(first, Stamp{Epoch: commitTime})
+	n2, _ := Normalize(second, Stamp{Epoch: commitTime})
+	if digest(t, n1) != digest(t, n2) || digest(t, n1) == digest(t, a) {
+		t.Error("without the base: the builds differ, or the base layer was kept")
+	}
+	other := Stamp{Epoch: commitTime, Base: map[string][]v1.Hash{"linux/amd64": {mustDigest(t, layerOf(t, file{name: "x", content: "y", mtime: baseTime}))}}}
+	if _, err := Normalize(first, other); err == nil || !strings.Contains(err.Error(), "another base image") {
+		t.Errorf("normalize on another base: %v", err)
 	}
 }
 
@@ -199,7 +232,7 @@ func TestNormalizeTarballWritesTheSameBytes(t *testing.T) {
 		for _, at := range []time.Time{time.Now(), time.Now().Add(30 * 24 * time.Hour)} {
 			imgs := []v1.Image{build(t, at, "amd64 binary"), build(t, at, "arm64 binary")}[:platforms]
 			out := filepath.Join(t.TempDir(), "release.tar")
-			d, err := NormalizeTarball(exported(t, at, imgs...), out, Stamp{Epoch: commitTime})
+			d, err := NormalizeTarball(exported(t, at, imgs...), out, stamp(t, commitTime))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,8 +246,8 @@ func TestNormalizeTarballWritesTheSameBytes(t *testing.T) {
 
 func TestDiffNamesWhatDiffers(t *testing.T) {
 	at := time.Now()
-	a, _ := Normalize(build(t, at, "binary"), Stamp{Epoch: commitTime})
-	b, _ := Normalize(build(t, at, "patched binary"), Stamp{Epoch: commitTime.Add(time.Hour)})
+	a, _ := Normalize(build(t, at, "binary"), stamp(t, commitTime))
+	b, _ := Normalize(build(t, at, "patched binary"), stamp(t, commitTime.Add(time.Hour)))
 	if d, err := Diff(Artifact{Image: a}, Artifact{Image: a}); err != nil || d != nil {
 		t.Fatalf("an image differs from itself: %v %v", d, err)
 	}
