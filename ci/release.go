@@ -121,16 +121,27 @@ func (r *releaseBuild) toolbox(m *TodoApp) *dagger.Container {
 // image builds one image of the release for the platforms given and makes it
 // reproducible (todoctl normalize-image): an OCI tarball, with its digest.
 func (r *releaseBuild) image(ctx context.Context, m *TodoApp, b pipeline.ImageBuild, platforms []string) (*dagger.File, string, error) {
-	var variants []*dagger.Container
+	dockerfile, err := r.src.dockerfile(b.Image).Contents(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	arg, err := pipeline.FinalBaseArg(dockerfile)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", b.Image, err)
+	}
+	// The base image, whose layers keep their times: they are the first of the image.
+	var variants, bases []*dagger.Container
 	for _, p := range platforms {
 		variants = append(variants, r.src.image(b.Image, dagger.Platform(p), b.BuildArgs()))
+		bases = append(bases, dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(p)}).From(b.BaseImages[arg]))
 	}
 	out := "/out/" + b.Image + ".tar"
 	c := r.toolbox(m).
 		WithDirectory("/out", dag.Directory()).
 		WithFile("/work/image.tar", dag.Container().AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants})).
-		WithFile("/work/Dockerfile", r.src.dockerfile(b.Image)).
-		WithExec([]string{"todoctl", "normalize-image", "--package", "image.tar", "--dockerfile", "Dockerfile",
+		WithFile("/work/base.tar", dag.Container().AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: bases})).
+		WithNewFile("/work/Dockerfile", dockerfile).
+		WithExec([]string{"todoctl", "normalize-image", "--package", "image.tar", "--base", "base.tar", "--dockerfile", "Dockerfile",
 			"--out", out, "--source-date-epoch", strconv.FormatInt(b.SourceDateEpoch, 10)})
 	digest, err := c.Stdout(ctx)
 	if err != nil {

@@ -94,8 +94,9 @@ func (m *TodoApp) Reproduce(
 	differ := m.pusher(v.access)
 	var failed []string
 	compare := func(ref string, artifact *dagger.File, command string) error {
+		internal := v.access.route.Internal(ref)
 		diff := differ.WithFile("/work/artifact", artifact).
-			WithExec(append([]string{"todoctl", command, "--package", "artifact", "--ref", v.access.route.Internal(ref)}, v.access.route.Flags()...),
+			WithExec(append([]string{"todoctl", command, "--package", "artifact", "--ref", internal}, v.access.route.Flags()...),
 				dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 		code, err := diff.ExitCode(ctx)
 		if err != nil {
@@ -105,13 +106,15 @@ func (m *TodoApp) Reproduce(
 		if err != nil {
 			return err
 		}
+		// Told under the address the user gave, not the one the container reached.
+		out = strings.ReplaceAll(out, internal, ref)
 		if code != 0 {
 			stderr, _ := diff.Stderr(ctx)
 			failed = append(failed, ref)
-			fmt.Fprintf(&report, "NOT REPRODUCED %s\n%s%s\n", ref, out, strings.TrimSpace(stderr))
+			fmt.Fprintf(&report, "NOT REPRODUCED %s\n%s%s\n", ref, out, strings.ReplaceAll(strings.TrimSpace(stderr), internal, ref))
 			return nil
 		}
-		fmt.Fprintf(&report, "reproduced %s: %s", ref, strings.TrimPrefix(out, "identical to "+v.access.route.Internal(ref)))
+		fmt.Fprintf(&report, "reproduced %s", strings.TrimPrefix(out, "identical to "))
 		return nil
 	}
 	for i, b := range builds {

@@ -207,3 +207,17 @@ func RepositoryName(ref string) string {
 	}
 	return repo[strings.LastIndex(repo, "/")+1:]
 }
+
+var fromLine = regexp.MustCompile(`(?m)^FROM\s+(?:--platform=\S+\s+)?\$\{?([A-Z_]+)\}?(?:\s|$)`)
+
+// FinalBaseArg is the base image argument of a Dockerfile's last stage (the
+// image's base): RUNTIME_IMAGE for FROM ${RUNTIME_IMAGE}. Its layers are the
+// first of the image, and keep their times.
+func FinalBaseArg(dockerfile string) (string, error) {
+	m := fromLine.FindAllStringSubmatch(dockerfile, -1)
+	lastFrom := regexp.MustCompile(`(?m)^FROM\s.*$`).FindAllString(dockerfile, -1)
+	if len(m) == 0 || len(lastFrom) == 0 || !strings.Contains(lastFrom[len(lastFrom)-1], m[len(m)-1][1]) {
+		return "", errors.New("the Dockerfile's last stage is not FROM ${…_IMAGE}: its base cannot be pinned")
+	}
+	return m[len(m)-1][1], nil
+}

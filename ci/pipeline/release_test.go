@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -96,6 +97,29 @@ func TestParseEpoch(t *testing.T) {
 	for _, bad := range []string{"", "0", "-1", "yesterday"} {
 		if _, err := ParseEpoch(bad); err == nil {
 			t.Errorf("ParseEpoch(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestFinalBaseArg(t *testing.T) {
+	for dockerfile, want := range map[string]string{
+		"ARG GO_IMAGE=golang\nARG RUNTIME_IMAGE=distroless\nFROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build\nRUN go build\nFROM ${RUNTIME_IMAGE}\nCOPY --from=build /out/server /server\n": "RUNTIME_IMAGE",
+		"ARG NODE_IMAGE=node\nFROM ${NODE_IMAGE} AS deps\nFROM ${NODE_IMAGE} AS build\nFROM ${NODE_IMAGE} AS runner\nUSER nextjs\n":                                                   "NODE_IMAGE",
+		"FROM golang AS build\nFROM ${RUNTIME_IMAGE}\nFROM scratch\n": "",
+	} {
+		got, err := FinalBaseArg(dockerfile)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("FinalBaseArg(%q) = %q, %v; want %q", dockerfile, got, err, want)
+		}
+	}
+	for _, file := range []string{"../../backend/Dockerfile", "../../frontend/Dockerfile"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arg, err := FinalBaseArg(string(b))
+		if err != nil || BaseImageArgs(string(b))[arg] == "" {
+			t.Errorf("%s: the final stage's base %q (%v) is no base image argument", file, arg, err)
 		}
 	}
 }
