@@ -104,8 +104,8 @@ func TestParseEpoch(t *testing.T) {
 func TestFinalBaseArg(t *testing.T) {
 	for dockerfile, want := range map[string]string{
 		"ARG GO_IMAGE=golang\nARG RUNTIME_IMAGE=distroless\nFROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build\nRUN go build\nFROM ${RUNTIME_IMAGE}\nCOPY --from=build /out/server /server\n": "RUNTIME_IMAGE",
-		"ARG NODE_IMAGE=node\nFROM ${NODE_IMAGE} AS deps\nFROM ${NODE_IMAGE} AS build\nFROM ${NODE_IMAGE} AS runner\nUSER nextjs\n":                                                   "NODE_IMAGE",
-		"FROM golang AS build\nFROM ${RUNTIME_IMAGE}\nFROM scratch\n": "",
+		"ARG NODE_IMAGE=node\nFROM ${NODE_IMAGE} AS deps\nFROM ${NODE_IMAGE} AS build\nFROM ${NODE_IMAGE} AS runner\nUSER nextjs\n":                                                            "NODE_IMAGE",
+		"FROM golang AS build\nFROM ${RUNTIME_IMAGE}\nFROM scratch\n":                                                                                                                          "",
 	} {
 		got, err := FinalBaseArg(dockerfile)
 		if got != want || (err != nil) != (want == "") {

@@ -606,7 +606,9 @@ func (t *selftest) reproduce(ctx context.Context) (string, error) {
 // attestProvenance signs, with the signer key, the provenance of genuine as
 // that of target: what a compromised builder could do.
 func (t *selftest) attestProvenance(ctx context.Context, genuine, target string) error {
-	internal := func(ref string) string { return strings.Replace(ref, t.registry, "registry"+t.registry[strings.LastIndex(t.registry, ":"):], 1) }
+	internal := func(ref string) string {
+		return strings.Replace(ref, t.registry, "registry"+t.registry[strings.LastIndex(t.registry, ":"):], 1)
+	}
 	cosign := []string{"core", "container", "from", "--address=ghcr.io/sigstore/cosign/cosign:v3.1.3",
 		"with-service-binding", "--alias=registry", "--service=tcp://" + t.registry,
 		"with-env-variable", "--name=RUN", "--value=" + rand.Text()}

@@ -286,7 +286,6 @@ func withChangedServer(l v1.Layer) (v1.Layer, bool, error) {
 	return changed, true, err
 }
 
-
 // ProvenancePredicate is the SLSA provenance predicate among attestations
 // as cosign verify-attestation prints them (DSSE envelopes, one a line).
 func ProvenancePredicate(envelopes string) ([]byte, error) {
