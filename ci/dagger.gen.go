@@ -57,14 +57,15 @@ func convertSlice[I any, O any](in []I, f func(I) O) []O {
 
 func (r TodoApp) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		Source          *dagger.Directory
-		Frontend        *dagger.Directory
-		GoImage         string
-		PostgresImage   string
-		ClusterImage    string
-		TrivyImage      string
-		ActionlintImage string
-		CosignImage     string
+		Source            *dagger.Directory
+		Frontend          *dagger.Directory
+		GoImage           string
+		PostgresImage     string
+		ClusterImage      string
+		TrivyImage        string
+		ActionlintImage   string
+		CosignImage       string
+		TrivyDbRepository []string
 	}
 	concrete.Source = r.Source
 	concrete.Frontend = r.Frontend
@@ -74,19 +75,21 @@ func (r TodoApp) MarshalJSON() ([]byte, error) {
 	concrete.TrivyImage = r.TrivyImage
 	concrete.ActionlintImage = r.ActionlintImage
 	concrete.CosignImage = r.CosignImage
+	concrete.TrivyDbRepository = r.TrivyDbRepository
 	return json.Marshal(&concrete)
 }
 
 func (r *TodoApp) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		Source          *dagger.Directory
-		Frontend        *dagger.Directory
-		GoImage         string
-		PostgresImage   string
-		ClusterImage    string
-		TrivyImage      string
-		ActionlintImage string
-		CosignImage     string
+		Source            *dagger.Directory
+		Frontend          *dagger.Directory
+		GoImage           string
+		PostgresImage     string
+		ClusterImage      string
+		TrivyImage        string
+		ActionlintImage   string
+		CosignImage       string
+		TrivyDbRepository []string
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -100,6 +103,7 @@ func (r *TodoApp) UnmarshalJSON(bs []byte) error {
 	r.TrivyImage = concrete.TrivyImage
 	r.ActionlintImage = concrete.ActionlintImage
 	r.CosignImage = concrete.CosignImage
+	r.TrivyDbRepository = concrete.TrivyDbRepository
 	return nil
 }
 
@@ -693,6 +697,20 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*TodoApp).Reproduce(&parent, ctx, refs, cosignPublicKey, repository, username, password, registryService, git)
+		case "Sarif":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var only []string
+			if inputArgs["only"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["only"]), &only)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg only", err))
+				}
+			}
+			return (*TodoApp).Sarif(&parent, ctx, only)
 		case "Sbom":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -874,7 +892,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignImage", err))
 				}
 			}
-			return New(source, frontend, goImage, postgresImage, clusterImage, trivyImage, actionlintImage, cosignImage), nil
+			var trivyDbRepository []string
+			if inputArgs["trivyDbRepository"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["trivyDbRepository"]), &trivyDbRepository)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trivyDbRepository", err))
+				}
+			}
+			return New(source, frontend, goImage, postgresImage, clusterImage, trivyImage, actionlintImage, cosignImage, trivyDbRepository), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

@@ -35,6 +35,8 @@ type TodoApp struct {
 	ActionlintImage string
 	// +private
 	CosignImage string
+	// +private
+	TrivyDbRepository []string
 }
 
 // New creates the pipeline for a checkout of the repository. Every image it
@@ -81,9 +83,15 @@ func New(
 	// +optional
 	// +default="ghcr.io/sigstore/cosign/cosign:v3.1.3@sha256:9e5c2f2edc34351160407ca3416c61855bdf9403c3c5936e0f0be7fc261611b8"
 	cosignImage string,
+	// Where Trivy downloads its vulnerability database (its --db-repository):
+	// OCI references, tried in order, such as a mirror in your own registry;
+	// Trivy's own defaults when empty.
+	// +optional
+	trivyDbRepository []string,
 ) *TodoApp {
 	return &TodoApp{Source: source, Frontend: frontend, GoImage: goImage, PostgresImage: postgresImage,
-		ClusterImage: clusterImage, TrivyImage: trivyImage, ActionlintImage: actionlintImage, CosignImage: cosignImage}
+		ClusterImage: clusterImage, TrivyImage: trivyImage, ActionlintImage: actionlintImage, CosignImage: cosignImage,
+		TrivyDbRepository: trivyDbRepository}
 }
 
 // goBase is the Go toolchain with the working tree and warm module and build caches.

@@ -140,22 +140,15 @@ func (r RegistryRoute) Public(ref string) string {
 	return public
 }
 
-var severities = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
-
-// SeveritiesFrom turns a threshold (e.g. HIGH) into Trivy's --severity list
-// of that level and above (HIGH,CRITICAL).
-func SeveritiesFrom(threshold string) (string, error) {
-	i := slices.Index(severities, strings.ToUpper(strings.TrimSpace(threshold)))
-	if i < 0 {
-		return "", fmt.Errorf("severity %q: want one of %s", threshold, strings.Join(severities, ", "))
+// Threshold checks a scan's severity threshold (e.g. high) and returns it as
+// Trivy names it (HIGH).
+func Threshold(severity string) (string, error) {
+	s := strings.ToUpper(strings.TrimSpace(severity))
+	if !slices.Contains(TrivySeverities, s) {
+		return "", fmt.Errorf("severity %q: want one of %s", severity, strings.Join(TrivySeverities, ", "))
 	}
-	return strings.Join(severities[i:], ","), nil
+	return s, nil
 }
-
-// TrivyFindingsExitCode is the exit code Trivy is told to use for findings at
-// the threshold (--exit-code). Trivy exits 1 when it cannot scan at all (a
-// database download failed, an unreadable input), so findings must not be 1.
-const TrivyFindingsExitCode = 3
 
 // TrivyHelmFlags make Trivy render the chart as a cluster would install it:
 // for the Kubernetes version the chart is rendered for elsewhere (Trivy's
@@ -169,27 +162,6 @@ func TrivyHelmFlags(valuesFile string) []string {
 // KubeVersion is the Kubernetes version the chart is rendered for in scans;
 // the deploy tool's default (internal/chart.DefaultKubeVersion) is the same.
 const KubeVersion = "v1.33.0"
-
-// ScanOutcome reads a Trivy run's exit code: nil when clean, an error naming
-// the findings, or an error saying the scan itself failed (with what Trivy
-// printed), so that a scan that never ran cannot pass for a vulnerability
-// report. A clean scan must also name each target in covers: Trivy skips what
-// it cannot read (a chart it cannot render) and still exits 0.
-func ScanOutcome(code int, report, stderr string, covers ...string) error {
-	switch code {
-	case 0:
-		for _, target := range covers {
-			if !strings.Contains(report, target) && !strings.Contains(stderr, target) {
-				return fmt.Errorf("trivy did not scan %s, so it was not checked:\n%s", target, Tail(stderr+"\n"+report, 30))
-			}
-		}
-		return nil
-	case TrivyFindingsExitCode:
-		return fmt.Errorf("findings at or above the threshold:\n%s", report)
-	default:
-		return fmt.Errorf("trivy could not scan (exit %d), so nothing was checked:\n%s", code, Tail(stderr+"\n"+report, 30))
-	}
-}
 
 // ConfigScanTargets are what the configuration scan must have scanned.
 var ConfigScanTargets = []string{"backend/Dockerfile", "frontend/Dockerfile", "helm-chart/templates/deployments.yaml"}

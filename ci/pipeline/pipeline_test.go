@@ -53,13 +53,13 @@ func TestImageRef(t *testing.T) {
 	}
 }
 
-func TestSeveritiesFrom(t *testing.T) {
-	for in, want := range map[string]string{"CRITICAL": "CRITICAL", "high": "HIGH,CRITICAL", " low ": "LOW,MEDIUM,HIGH,CRITICAL"} {
-		if got, err := SeveritiesFrom(in); err != nil || got != want {
-			t.Errorf("SeveritiesFrom(%q) = %q, %v; want %q", in, got, err, want)
+func TestThreshold(t *testing.T) {
+	for in, want := range map[string]string{"CRITICAL": "CRITICAL", "high": "HIGH", " low ": "LOW"} {
+		if got, err := Threshold(in); err != nil || got != want {
+			t.Errorf("Threshold(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := SeveritiesFrom("severe"); err == nil || !strings.Contains(err.Error(), "CRITICAL") {
+	if _, err := Threshold("severe"); err == nil || !strings.Contains(err.Error(), "CRITICAL") {
 		t.Errorf("a bad threshold must list the valid ones: %v", err)
 	}
 }
@@ -151,42 +151,6 @@ func TestNeedsLocalStackMatchesTheRootModule(t *testing.T) {
 	slices.Sort(found)
 	if found = slices.Compact(found); !slices.Equal(found, NeedsLocalStack) {
 		t.Fatalf("packages that start the local stack = %q, NeedsLocalStack = %q", found, NeedsLocalStack)
-	}
-}
-
-func TestScanOutcome(t *testing.T) {
-	for _, tt := range []struct {
-		code int
-		want string // "" for clean
-	}{
-		{0, ""},
-		{TrivyFindingsExitCode, "findings at or above the threshold"},
-		{1, "trivy could not scan (exit 1)"},
-		{2, "trivy could not scan (exit 2)"},
-	} {
-		err := ScanOutcome(tt.code, "REPORT", "FATAL init error: DB download failed")
-		if tt.want == "" {
-			if err != nil {
-				t.Errorf("exit %d: %v", tt.code, err)
-			}
-			continue
-		}
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("exit %d: %v, want %q", tt.code, err, tt.want)
-		}
-		if failed := tt.code != TrivyFindingsExitCode; failed != strings.Contains(err.Error(), "DB download failed") {
-			t.Errorf("exit %d: a failure to scan must show Trivy's own error, findings only the report: %v", tt.code, err)
-		}
-	}
-	if err := ScanOutcome(0, "backend/Dockerfile", "ERROR [helm scanner] Failed to render Chart files", ConfigScanTargets...); err == nil ||
-		!strings.Contains(err.Error(), "did not scan frontend/Dockerfile") || !strings.Contains(err.Error(), "Failed to render") {
-		t.Errorf("a clean exit that skipped targets: %v", err)
-	}
-	if err := ScanOutcome(0, strings.Join(ConfigScanTargets, "\n"), "", ConfigScanTargets...); err != nil {
-		t.Errorf("a clean scan of every target: %v", err)
-	}
-	if TrivyFindingsExitCode == 1 {
-		t.Error("findings must not share Trivy's exit code for errors (1)")
 	}
 }
 

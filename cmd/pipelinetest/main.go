@@ -170,6 +170,7 @@ func (t *selftest) checks() []check {
 		{"verify", t.verify},
 		{"reproduce", t.reproduce},
 		{"scan", t.scan},
+		{"scan-gate", t.scanGate},
 	}
 }
 
@@ -675,11 +676,89 @@ func (t *selftest) reproducible(ctx context.Context) (string, error) {
 }
 
 func (t *selftest) scan(ctx context.Context) (string, error) {
-	out, err := t.call(ctx, "scan-config", "scan", "--only=config")
+	out, err := t.call(ctx, "scan", "scan")
 	if err != nil {
 		return "", err
 	}
-	return summaryOK(out, "config")
+	return summaryOK(out, "backend", "frontend", "config")
+}
+
+// scanGate scans the planted tree (testdata/planted: a Go binary linking
+// golang.org/x/crypto v0.30.0, CVE-2024-45337, CRITICAL) through the
+// module's own scan path, built as the backend is: it must fail, naming the
+// image, package, versions and advisory; pass with the fixed version; pass
+// with the finding accepted in .trivyignore.yaml, and fail again once the
+// acceptance expired; and an entry without a statement must be refused.
+func (t *selftest) scanGate(ctx context.Context) (string, error) {
+	tree := func(name, gomod, ignore string) (string, error) {
+		dir := filepath.Join(t.out, "planted-"+name)
+		if err := os.CopyFS(dir, os.DirFS("cmd/pipelinetest/testdata/planted")); err != nil {
+			return "", err
+		}
+		if gomod != "" {
+			for _, f := range []string{"go.mod", "go.sum"} {
+				if err := os.Rename(filepath.Join(dir, gomod+"."+f), filepath.Join(dir, f)); err != nil {
+					return "", err
+				}
+			}
+		}
+		if ignore != "" {
+			if err := os.WriteFile(filepath.Join(dir, ".trivyignore.yaml"), []byte(ignore), 0o644); err != nil {
+				return "", err
+			}
+		}
+		return dir, nil
+	}
+	scan := func(name, gomod, ignore string) (string, error) {
+		dir, err := tree(name, gomod, ignore)
+		if err != nil {
+			return "", err
+		}
+		return t.call(ctx, "scan-"+name, "--source="+dir, "scan", "--only=backend")
+	}
+	accepted := "vulnerabilities:\n  - id: CVE-2024-45337\n    statement: the planted server never uses ssh.ServerConfig\n    expired_at: %s\n"
+	cases := []struct {
+		name, gomod, ignore string
+		fails               bool
+		want                []string
+	}{
+		{"vulnerable", "", "", true, []string{"backend, the todo-backend image: 2 findings: CRITICAL 1, HIGH 1", "golang.org/x/crypto", "v0.30.0", "0.31.0", "CVE-2024-45337"}},
+		{"fixed", "fixed", "", false, []string{"backend, the todo-backend image: no finding"}},
+		{"accepted", "", fmt.Sprintf(accepted, time.Now().AddDate(1, 0, 0).Format(time.DateOnly)), false,
+			[]string{"hidden by .trivyignore.yaml: CRITICAL CVE-2024-45337 (golang.org/x/crypto v0.30.0): the planted server never uses ssh.ServerConfig"}},
+		{"expired", "", fmt.Sprintf(accepted, "2024-12-31"), true, []string{"CVE-2024-45337"}},
+		{"unexplained", "", "vulnerabilities:\n  - id: CVE-2024-45337\n    expired_at: 2030-01-01\n", true,
+			[]string{".trivyignore.yaml is refused", "vulnerabilities[0] (CVE-2024-45337): no statement"}},
+	}
+	for _, c := range cases {
+		out, err := scan(c.name, c.gomod, c.ignore)
+		text := out
+		if err != nil {
+			text = err.Error()
+		}
+		if (err != nil) != c.fails {
+			return "", fmt.Errorf("the %s tree: scan failed %v, want %v:\n%s", c.name, err != nil, c.fails, text)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(text, w) {
+				return "", fmt.Errorf("the %s tree: the scan's report lacks %q:\n%s", c.name, w, text)
+			}
+		}
+	}
+	// The same findings as SARIF, for code scanning.
+	sarif := filepath.Join(t.out, "sarif-planted")
+	if _, err := t.call(ctx, "sarif-planted", "--source="+filepath.Join(t.out, "planted-vulnerable"), "sarif", "--only=backend", "-o", sarif); err != nil {
+		return "", err
+	}
+	rules, err := pipelinetest.SARIFRules(filepath.Join(sarif, "backend.sarif"))
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(rules, "CVE-2024-45337") {
+		return "", fmt.Errorf("backend.sarif of the planted tree reports %v, not CVE-2024-45337", rules)
+	}
+	return "a planted CVE-2024-45337 (CRITICAL) fails the gate, named with its package and versions; fixed, accepted: pass; " +
+		"expired: fails; no statement: refused; SARIF reports it", nil
 }
 
 // gitCommit is HEAD's commit and its time.

@@ -235,3 +235,30 @@ func LintChart(pkg string, vals map[string]any) error {
 	}
 	return nil
 }
+
+// SARIFRules are the rules (advisories, checks) a SARIF 2.1.0 report's
+// results name.
+func SARIFRules(file string) ([]string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var sarif struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Results []struct {
+				RuleID string `json:"ruleId"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &sarif); err != nil || sarif.Version != "2.1.0" || len(sarif.Runs) == 0 {
+		return nil, fmt.Errorf("%s is not a SARIF 2.1.0 report (%v)", file, err)
+	}
+	var rules []string
+	for _, run := range sarif.Runs {
+		for _, r := range run.Results {
+			rules = append(rules, r.RuleID)
+		}
+	}
+	return rules, nil
+}

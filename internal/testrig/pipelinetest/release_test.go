@@ -160,3 +160,15 @@ func TestProvenancePredicate(t *testing.T) {
 		t.Error("an SBOM alone was taken for a provenance")
 	}
 }
+
+func TestSARIFRules(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "backend.sarif")
+	os.WriteFile(file, []byte(`{"version":"2.1.0","runs":[{"results":[{"ruleId":"CVE-2024-45337"},{"ruleId":"CVE-2025-22869"}]}]}`), 0o644)
+	if got, err := SARIFRules(file); err != nil || strings.Join(got, ",") != "CVE-2024-45337,CVE-2025-22869" {
+		t.Errorf("SARIFRules = %v, %v", got, err)
+	}
+	os.WriteFile(file, []byte(`{"version":"2.0.0","runs":[]}`), 0o644)
+	if _, err := SARIFRules(file); err == nil {
+		t.Error("a report of another version was read")
+	}
+}

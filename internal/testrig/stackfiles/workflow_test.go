@@ -79,7 +79,7 @@ func TestWorkflowContract(t *testing.T) {
 	if got := callsOf("check"); !slices.Equal(got, []string{"check"}) {
 		t.Errorf("the check job calls %v, want check", got)
 	}
-	if check.If != "" {
+	if check.If != "github.event_name != 'schedule'" {
 		t.Errorf("check runs only if %s: every pull request and push must run it", check.If)
 	}
 	if got := callsOf("publish"); !slices.Equal(got, []string{"publish"}) {
@@ -88,15 +88,35 @@ func TestWorkflowContract(t *testing.T) {
 	if !slices.Equal(wf.needs("publish"), []string{"check"}) || !strings.Contains(publish.If, "github.event_name == 'push'") {
 		t.Errorf("publish needs %v if %q: it must need check and run for pushes only", wf.needs("publish"), publish.If)
 	}
-	if len(wf.Jobs) != 2 {
-		t.Errorf("jobs %v: a third job could publish without check", len(wf.Jobs))
+	if got := slices.Sorted(maps.Keys(wf.Jobs)); !slices.Equal(got, []string{"check", "code-scanning", "publish"}) {
+		t.Errorf("jobs %v: another job could publish without check", got)
 	}
-	// Least privilege: read by default; packages and id-token (keyless signing) for publish alone.
+	// Least privilege: read by default; packages and id-token (keyless signing)
+	// for publish alone; security-events (code scanning) for code-scanning alone.
 	if !maps.Equal(wf.Permissions, map[string]string{"contents": "read"}) || len(check.Permissions) != 0 {
 		t.Errorf("permissions: workflow %v, check %v; want contents: read and nothing more", wf.Permissions, check.Permissions)
 	}
 	if !maps.Equal(publish.Permissions, map[string]string{"contents": "read", "packages": "write", "id-token": "write"}) {
 		t.Errorf("publish permissions %v", publish.Permissions)
+	}
+	scanning := wf.Jobs["code-scanning"]
+	if !maps.Equal(scanning.Permissions, map[string]string{"contents": "read", "security-events": "write"}) {
+		t.Errorf("code-scanning permissions %v", scanning.Permissions)
+	}
+	if got := callsOf("code-scanning"); !slices.Equal(got, []string{"sarif", "scan"}) {
+		t.Errorf("the code-scanning job calls %v, want sarif, then the scan gate", got)
+	}
+	var uploads []string
+	for _, st := range scanning.Steps {
+		if strings.HasPrefix(st.Uses, "github/codeql-action/upload-sarif@") {
+			uploads = append(uploads, st.With["sarif_file"]+" as "+st.With["category"])
+		}
+	}
+	if want := []string{"sarif/backend.sarif as trivy-backend", "sarif/frontend.sarif as trivy-frontend", "sarif/config.sarif as trivy-config"}; !slices.Equal(uploads, want) {
+		t.Errorf("SARIF uploads %v, want %v: one report per part, each its own category", uploads, want)
+	}
+	if !regexp.MustCompile(`(?m)^\s+schedule:\n\s+- cron: "[^"]+"$`).MatchString(raw) || !strings.Contains(scanning.If, "github.event_name == 'schedule'") {
+		t.Error("no weekly scan: a new advisory against unchanged code would wait for a push")
 	}
 	for _, flag := range []string{"--github-oidc-request-url=env://ACTIONS_ID_TOKEN_REQUEST_URL",
 		"--github-oidc-request-token=env://ACTIONS_ID_TOKEN_REQUEST_TOKEN", `--repository="$REPOSITORY"`,
