@@ -13,7 +13,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The backend image is this binary on a ~2 MB distroless base; the image budget is 25 MB.
 BACKEND_BINARY_BUDGET_MB := 23
 
-.PHONY: help up test prereqs fmt-check vet actionlint go-test frontend-deps frontend-check frontend-build e2e ci-module bindings-check pipeline run build bench image-size
+.PHONY: compose-test help up test prereqs fmt-check vet actionlint go-test frontend-deps frontend-check frontend-build e2e ci-module bindings-check pipeline run build bench image-size
 
 help:
 	@echo "make up          the whole app on http://localhost:3000 with only Go and Node (data kept in .local/)"
@@ -22,6 +22,7 @@ help:
 	@echo "                 (eslint, tsc, vitest, production build) and Playwright end-to-end in Chromium"
 	@echo "make bench       measure the backend against PostgreSQL (req/s, p50/p99, RSS, start-up)"
 	@echo "make image-size  build the backend binary exactly as its Dockerfile does and check its size"
+	@echo "make compose-test  compose.yaml for real on the Docker Engine docker reaches (COMPOSE_TEST_OPTS=-build, or -load b.tar,f.tar)"
 	@echo "make pipeline    the Dagger module's self-test on the engine dagger reaches (PIPELINE_FLAGS: constructor flags;"
 	@echo "                 PIPELINE_OPTS=-cluster adds deploy, deploy to a standing cluster and prove)"
 
@@ -75,6 +76,12 @@ PIPELINE_OPTS  ?=
 PIPELINE_FLAGS ?=
 pipeline:
 	$(GO) run ./cmd/pipelinetest $(PIPELINE_OPTS) -- $(PIPELINE_FLAGS)
+
+# compose.yaml run for real on the Docker Engine the docker CLI reaches:
+# healthy, smoke-tested through the published port, data kept across down/up.
+COMPOSE_TEST_OPTS ?=
+compose-test:
+	$(GO) run ./cmd/composetest $(COMPOSE_TEST_OPTS)
 
 # The whole app without containers: SQLite files for both apps in .local/ (kept
 # across runs), or both in the PostgreSQL of DATABASE_URL; the offline assistant.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -83,6 +84,10 @@ func nameVariable(err error) string {
 	return err.Error()
 }
 
+// placeholder matches values that stand in for a secret in examples and
+// templates: tokens signed with one can be forged by anyone.
+var placeholder = regexp.MustCompile(`(?i)change-?me|replace-?me|your[-_ ]?secret|^(secret|password|example)$`)
+
 func (c Config) validate() error {
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -108,6 +113,8 @@ func (c Config) validate() error {
 	}
 	if c.BetterAuthSecret != "" && len(c.BetterAuthSecret) < 32 {
 		bad("BETTER_AUTH_SECRET", "must be at least 32 characters")
+	} else if placeholder.MatchString(c.BetterAuthSecret) {
+		bad("BETTER_AUTH_SECRET", "is a placeholder, known to everyone: generate one (openssl rand -hex 32)")
 	}
 	switch c.ChatProvider {
 	case ProviderAuto, ProviderLocal:

@@ -55,6 +55,7 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 		"DATABASE_URL":           {"DATABASE_URL": "mysql://x"},
 		"AUTH_JWKS_URL":          {"AUTH_JWKS_URL": "not a url"},
 		"BETTER_AUTH_SECRET":     {"BETTER_AUTH_SECRET": "short"},
+		"BETTER_AUTH_SECRET ":    {"BETTER_AUTH_SECRET": "change-me-to-at-least-32-random-characters"},
 		"CHAT_PROVIDER":          {"CHAT_PROVIDER": "gemini"},
 		"OPENAI_API_KEY":         {"CHAT_PROVIDER": "openai"},
 		"OPENAI_BASE_URL":        {"OPENAI_BASE_URL": "ftp://x"},

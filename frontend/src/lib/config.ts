@@ -15,6 +15,21 @@ export interface ServerConfig {
   authRateLimit: boolean;
   /** How long SIGTERM keeps serving, unready, before the server exits (SHUTDOWN_DELAY); null when invalid. */
   shutdownDelayMs: number | null;
+  /** How long start-up retries an unreachable database before it exits (DATABASE_START_TIMEOUT); null when invalid. */
+  databaseStartTimeoutMs: number | null;
+}
+
+/** DATABASE_START_TIMEOUT's default, as the backend's. */
+export const DEFAULT_DATABASE_START_TIMEOUT_MS = 60_000;
+
+/**
+ * Values that stand in for a secret in examples and templates: whoever runs
+ * with one runs with a secret the world knows.
+ */
+const PLACEHOLDER = /change-?me|replace-?me|your[-_ ]?secret|^(secret|password|example)$/i;
+
+export function isPlaceholder(secret: string): boolean {
+  return PLACEHOLDER.test(secret);
 }
 
 /**
@@ -40,6 +55,9 @@ export function serverConfig(env: Record<string, string | undefined> = process.e
     production: env.NODE_ENV === "production",
     authRateLimit: env.AUTH_RATE_LIMIT !== "off",
     shutdownDelayMs: env.SHUTDOWN_DELAY ? (parseDelay(env.SHUTDOWN_DELAY) ?? null) : 0,
+    databaseStartTimeoutMs: env.DATABASE_START_TIMEOUT
+      ? (parseDelay(env.DATABASE_START_TIMEOUT) || null)
+      : DEFAULT_DATABASE_START_TIMEOUT_MS,
   };
 }
 
@@ -50,6 +68,8 @@ export function configProblems(c: ServerConfig): string[] {
     problems.push("BETTER_AUTH_SECRET is required in production (at least 32 random characters)");
   } else if (c.authSecret && c.authSecret.length < 32) {
     problems.push("BETTER_AUTH_SECRET must be at least 32 characters");
+  } else if (c.production && c.authSecret && isPlaceholder(c.authSecret)) {
+    problems.push("BETTER_AUTH_SECRET is a placeholder, known to everyone: generate one (openssl rand -hex 32)");
   }
   if (c.production && !c.authURL) {
     problems.push("BETTER_AUTH_URL is required in production (the public URL of the app, e.g. https://todo.example.com)");
@@ -62,6 +82,9 @@ export function configProblems(c: ServerConfig): string[] {
   }
   if (c.shutdownDelayMs === null) {
     problems.push("SHUTDOWN_DELAY must be a duration like 10s or 500ms");
+  }
+  if (c.databaseStartTimeoutMs === null) {
+    problems.push("DATABASE_START_TIMEOUT must be a positive duration like 60s");
   }
   if (c.databaseURL && !/^postgres(ql)?:\/\//.test(c.databaseURL)) {
     problems.push("DATABASE_URL must be a postgres:// or sqlite://PATH URL (or unset for the local SQLite file)");

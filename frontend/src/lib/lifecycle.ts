@@ -13,11 +13,13 @@ export function isDraining(): boolean {
   return (globalThis as Global)[DRAINING] === true;
 }
 
-/** SHUTDOWN_DELAY as milliseconds: "10s", "1500ms", "0"; undefined when unset or invalid. */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration as the backend writes them, in milliseconds: "10s", "1500ms", "2m", "0" (seconds without a unit); undefined when unset or invalid. */
 export function parseDelay(value: string | undefined): number | undefined {
-  const m = value?.trim().match(/^(\d+(?:\.\d+)?)(ms|s)?$/);
+  const m = value?.trim().match(/^(\d+(?:\.\d+)?)(ms|s|m|h)?$/);
   if (!m) return undefined;
-  return Math.round(Number(m[1]) * (m[2] === "ms" ? 1 : 1000));
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? "s"]!);
 }
 
 /**

@@ -34,10 +34,13 @@ export interface RetryOptions {
   maxDelayMs: number;
 }
 
-export const START_RETRY: RetryOptions = { deadlineMs: 60_000, firstDelayMs: 500, maxDelayMs: 5_000 };
+/** Start-up's retries: until DATABASE_START_TIMEOUT, as the backend's. */
+export function startRetry(deadlineMs: number): RetryOptions {
+  return { deadlineMs, firstDelayMs: 500, maxDelayMs: 5_000 };
+}
 
 /** Runs fn, retrying connection errors with exponential backoff until the deadline. */
-export async function withDatabaseRetry<T>(fn: () => Promise<T>, o: RetryOptions = START_RETRY): Promise<T> {
+export async function withDatabaseRetry<T>(fn: () => Promise<T>, o: RetryOptions): Promise<T> {
   const giveUpAt = Date.now() + o.deadlineMs;
   for (let delay = o.firstDelayMs; ; delay = Math.min(delay * 2, o.maxDelayMs)) {
     try {
@@ -54,7 +57,7 @@ export async function withDatabaseRetry<T>(fn: () => Promise<T>, o: RetryOptions
 // with one clear message, then create or update Better Auth's tables. A
 // server that cannot do either exits: a half-started one would answer its
 // liveness probe while every sign-in fails.
-export async function startup(retry: RetryOptions = START_RETRY): Promise<void> {
+export async function startup(retry?: RetryOptions): Promise<void> {
   const cfg = serverConfig();
   const problems = configProblems(cfg);
   if (problems.length > 0) {
@@ -68,7 +71,7 @@ export async function startup(retry: RetryOptions = START_RETRY): Promise<void> 
     drainOnSignals(cfg.shutdownDelayMs ?? 0);
   }
   try {
-    await withDatabaseRetry(migrateAuth, retry);
+    await withDatabaseRetry(migrateAuth, retry ?? startRetry(cfg.databaseStartTimeoutMs ?? 0));
   } catch (err) {
     console.error(`todo-frontend: cannot prepare the auth database: ${(err as Error).message}`);
     process.exit(1);

@@ -132,6 +132,23 @@ describe("configProblems", () => {
     expect(serverConfig({ SHUTDOWN_DELAY: "10s" }).shutdownDelayMs).toBe(10_000);
     expect(configProblems(serverConfig({ SHUTDOWN_DELAY: "soon" }))).toEqual(["SHUTDOWN_DELAY must be a duration like 10s or 500ms"]);
   });
+  it.each(["change-me-to-at-least-32-random-characters", "CHANGEME-changeme-changeme-changeme!", "your-secret-here-your-secret-here-00"])(
+    "refuses the placeholder %s in production, where it would sign real sessions",
+    (secret) => {
+      const env = { NODE_ENV: "production", BETTER_AUTH_URL: "https://todo.example.com", BETTER_AUTH_SECRET: secret };
+      expect(configProblems(serverConfig(env))).toEqual([
+        "BETTER_AUTH_SECRET is a placeholder, known to everyone: generate one (openssl rand -hex 32)",
+      ]);
+      expect(configProblems(serverConfig({ ...env, BETTER_AUTH_SECRET: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" }))).toEqual([]);
+    },
+  );
+  it("reads DATABASE_START_TIMEOUT as the backend does, refusing what is not a positive duration", () => {
+    expect(serverConfig({}).databaseStartTimeoutMs).toBe(60_000);
+    expect(serverConfig({ DATABASE_START_TIMEOUT: "2m" }).databaseStartTimeoutMs).toBe(120_000);
+    for (const bad of ["0s", "forever"]) {
+      expect(configProblems(serverConfig({ DATABASE_START_TIMEOUT: bad }))).toEqual(["DATABASE_START_TIMEOUT must be a positive duration like 60s"]);
+    }
+  });
   it("defaults BACKEND_URL to localhost:8000", () => {
     expect(serverConfig({}).backendURL).toBe("http://localhost:8000");
   });

@@ -57,6 +57,7 @@ describe("parseDelay", () => {
     ["10s", 10_000],
     ["1.5s", 1500],
     ["500ms", 500],
+    ["2m", 120_000],
     ["0", 0],
     ["soon", undefined],
     ["-1s", undefined],

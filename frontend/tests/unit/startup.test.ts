@@ -72,4 +72,16 @@ describe("startup", () => {
     expect(exit).toHaveBeenCalledWith(1);
     expect(error.mock.calls[0]?.[0]).toContain("cannot prepare the auth database: Connection terminated unexpectedly");
   });
+
+  it("retries until DATABASE_START_TIMEOUT, as the backend does, then exits", async () => {
+    vi.stubEnv("DATABASE_START_TIMEOUT", "1s");
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.mocked(migrateAuth).mockReset().mockRejectedValue(withCode("connect ECONNREFUSED 10.0.0.1:5432", "ECONNREFUSED"));
+    const exit = vi.spyOn(process, "exit").mockImplementation((() => undefined) as never);
+    await startup();
+    expect(exit).toHaveBeenCalledWith(1);
+    // A try, a wait of 0.5 s, a try; a wait of 1 s more would pass the 1 s deadline (the default minute allows 14).
+    expect(vi.mocked(migrateAuth).mock.calls.length).toBe(2);
+  });
 });

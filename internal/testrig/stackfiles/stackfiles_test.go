@@ -6,15 +6,18 @@ package stackfiles_test
 
 import (
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 const root = "../../.."
@@ -153,8 +156,8 @@ func TestComposeFile(t *testing.T) {
 		t.Errorf("postgres must keep its data in the named volume pgdata: %+v", pg.Volumes)
 	}
 	fe := p.Services["frontend"]
-	if len(fe.Ports) != 1 || fe.Ports[0].Published != "3000" || fe.Ports[0].Target != 3000 {
-		t.Errorf("frontend ports = %+v, want 3000:3000", fe.Ports)
+	if len(fe.Ports) != 1 || fe.Ports[0].HostIP != "127.0.0.1" || fe.Ports[0].Published != "3000" || fe.Ports[0].Target != 3000 {
+		t.Errorf("frontend ports = %+v, want 127.0.0.1:3000:3000 (this machine only, unless asked)", fe.Ports)
 	}
 	if deps := slices.Sorted(maps.Keys(fe.DependsOn)); !slices.Equal(deps, []string{"backend", "postgres"}) {
 		t.Errorf("frontend depends on %v", deps)
@@ -169,18 +172,139 @@ func TestComposeFile(t *testing.T) {
 	raw := read(t, "compose.yaml")
 	for _, line := range strings.Split(raw, "\n") {
 		l := strings.TrimSpace(line)
-		if m := regexp.MustCompile(`^(\w*(PASSWORD|SECRET|API_KEY|TOKEN)\w*):\s*(.+)$`).FindStringSubmatch(l); m != nil && !strings.HasPrefix(m[3], "${") {
+		if m := regexp.MustCompile(`^(\w*(PASSWORD|SECRET|API_KEY|TOKEN)\w*):\s*(.+)$`).FindStringSubmatch(l); m != nil && !strings.HasPrefix(m[3], "${") && !strings.HasPrefix(m[3], "*") {
 			t.Errorf("secret written inline in compose.yaml: %s", l)
-		}
-		if strings.Contains(l, "postgres://") && !strings.Contains(l, "${POSTGRES_PASSWORD}") {
-			t.Errorf("database URL with an inline password: %s", l)
 		}
 	}
 }
 
+// A password a user may pick (a base64 secret holds / + = about half the
+// time) reaches both apps intact: no secret is spliced into a URL, where
+// "/" broke DATABASE_URL ("not a URL") and the stack never became healthy.
+func TestComposeTakesAnyDatabasePassword(t *testing.T) {
+	password := "a/b+c=d@e:f%g#h?i"
+	p, err := loadCompose(t, map[string]string{"POSTGRES_PASSWORD": password, "BETTER_AUTH_SECRET": strings.Repeat("0123456789abcdef", 4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"backend", "frontend"} {
+		env := p.Services[name].Environment
+		dsn := *env["DATABASE_URL"]
+		if u, err := url.Parse(dsn); err != nil || u.Scheme != "postgres" || u.User == nil || u.User.Username() != "todo" {
+			t.Fatalf("%s: DATABASE_URL %q is no postgres URL of user todo: %v", name, dsn, err)
+		}
+		if strings.Contains(dsn, password) {
+			t.Errorf("%s: the password is spliced into DATABASE_URL", name)
+		}
+		// What pgx (backend) and node-postgres (frontend) do: PGPASSWORD stands in for a password the URL lacks.
+		t.Setenv("PGPASSWORD", *env["PGPASSWORD"])
+		cfg, err := pgconn.ParseConfig(dsn)
+		if err != nil || cfg.Password != password || cfg.User != "todo" || cfg.Host != "postgres" {
+			t.Errorf("%s: connects as %q with password %q to %q (%v), want todo with %q to postgres", name, cfg.User, cfg.Password, cfg.Host, err, password)
+		}
+	}
+	if got := *p.Services["postgres"].Environment["POSTGRES_PASSWORD"]; got != password {
+		t.Errorf("postgres gets the password %q", got)
+	}
+}
+
+// The app works at the address the user opens: the published port and the
+// URL the apps trust are one variable; 127.0.0.1 (the same machine) is
+// trusted too; more origins can be added; the port stays on this machine
+// unless BIND_ADDRESS opens it.
+func TestComposeServesWhereTheUserOpensIt(t *testing.T) {
+	secrets := map[string]string{"POSTGRES_PASSWORD": "pw", "BETTER_AUTH_SECRET": strings.Repeat("s", 32)}
+	for _, tt := range []struct {
+		env             map[string]string
+		bind, port, url string
+		trusted         []string
+	}{
+		{nil, "127.0.0.1", "3000", "http://localhost:3000", []string{"http://127.0.0.1:3000"}},
+		{map[string]string{"APP_PORT": "8080", "APP_HOST": "todo.lan", "BIND_ADDRESS": "0.0.0.0", "EXTRA_TRUSTED_ORIGINS": "http://192.168.1.20:8080"},
+			"0.0.0.0", "8080", "http://todo.lan:8080", []string{"http://127.0.0.1:8080", "http://192.168.1.20:8080"}},
+	} {
+		p, err := loadCompose(t, maps.Collect(func(yield func(string, string) bool) {
+			for k, v := range secrets {
+				yield(k, v)
+			}
+			for k, v := range tt.env {
+				yield(k, v)
+			}
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fe, be := p.Services["frontend"], p.Services["backend"]
+		if got := fe.Ports[0]; got.HostIP != tt.bind || got.Published != tt.port {
+			t.Errorf("%v: published on %s:%s, want %s:%s", tt.env, got.HostIP, got.Published, tt.bind, tt.port)
+		}
+		for name, value := range map[string]string{"frontend BETTER_AUTH_URL": *fe.Environment["BETTER_AUTH_URL"],
+			"backend AUTH_ISSUER": *be.Environment["AUTH_ISSUER"], "backend AUTH_AUDIENCE": *be.Environment["AUTH_AUDIENCE"]} {
+			if value != tt.url {
+				t.Errorf("%v: %s = %q, want %q", tt.env, name, value, tt.url)
+			}
+		}
+		var trusted []string
+		for _, o := range strings.Split(*fe.Environment["TRUSTED_ORIGINS"], ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				trusted = append(trusted, o)
+			}
+		}
+		if !slices.Equal(trusted, tt.trusted) {
+			t.Errorf("%v: TRUSTED_ORIGINS %v, want %v", tt.env, trusted, tt.trusted)
+		}
+	}
+}
+
+// Health checks: PostgreSQL is healthy only once it takes TCP connections
+// with the app's credentials (pg_isready passed on initdb's socket-only
+// server); the apps' start periods cover their start-up retries, else a
+// backend still waiting for its database is marked unhealthy and the
+// frontend stays in Created.
+func TestComposeHealthChecks(t *testing.T) {
+	p, err := loadCompose(t, map[string]string{"POSTGRES_PASSWORD": "pw", "BETTER_AUTH_SECRET": strings.Repeat("s", 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := strings.Join(p.Services["postgres"].HealthCheck.Test, " ")
+	for _, want := range []string{"psql", "-h 127.0.0.1", "-U todo", "-d todo", `PGPASSWORD="$POSTGRES_PASSWORD"`} {
+		if !strings.Contains(pg, want) {
+			t.Errorf("the postgres health check %q lacks %s", pg, want)
+		}
+	}
+	if strings.Contains(pg, "pg_isready") {
+		t.Errorf("the postgres health check %q uses pg_isready, which passes on initdb's socket-only server", pg)
+	}
+	for _, name := range []string{"backend", "frontend"} {
+		svc := p.Services[name]
+		timeout, err := time.ParseDuration(*svc.Environment["DATABASE_START_TIMEOUT"])
+		if err != nil {
+			t.Fatalf("%s: DATABASE_START_TIMEOUT: %v", name, err)
+		}
+		if svc.HealthCheck.StartPeriod == nil || time.Duration(*svc.HealthCheck.StartPeriod) <= timeout {
+			t.Errorf("%s: start_period %v, want more than DATABASE_START_TIMEOUT %s", name, svc.HealthCheck.StartPeriod, timeout)
+		}
+	}
+	if p.Services["postgres"].HealthCheck.StartPeriod == nil {
+		t.Error("postgres: no start_period (initdb of a new volume takes a while)")
+	}
+}
+
+// Missing or empty secrets stop compose with what to do: .env.example as
+// copied, unfilled, must not start (its placeholders passed every check).
 func TestComposeRequiresSecrets(t *testing.T) {
 	if _, err := loadCompose(t, map[string]string{"POSTGRES_PASSWORD": "x"}); err == nil || !strings.Contains(err.Error(), "BETTER_AUTH_SECRET") {
 		t.Fatalf("compose.yaml loaded without BETTER_AUTH_SECRET: %v", err)
+	}
+	example := map[string]string{}
+	for _, line := range strings.Split(read(t, ".env.example"), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			example[k] = v
+		}
+	}
+	_, err := loadCompose(t, example)
+	if err == nil || !strings.Contains(err.Error(), "openssl rand -hex 32") {
+		t.Fatalf(".env.example copied as it is: %v, want compose to refuse it and say how to make a secret", err)
 	}
 }
 

@@ -88,7 +88,7 @@ func TestWorkflowContract(t *testing.T) {
 	if !slices.Equal(wf.needs("publish"), []string{"check"}) || !strings.Contains(publish.If, "github.event_name == 'push'") {
 		t.Errorf("publish needs %v if %q: it must need check and run for pushes only", wf.needs("publish"), publish.If)
 	}
-	if got := slices.Sorted(maps.Keys(wf.Jobs)); !slices.Equal(got, []string{"check", "code-scanning", "publish"}) {
+	if got := slices.Sorted(maps.Keys(wf.Jobs)); !slices.Equal(got, []string{"check", "code-scanning", "compose", "publish"}) {
 		t.Errorf("jobs %v: another job could publish without check", got)
 	}
 	// Least privilege: read by default; packages and id-token (keyless signing)
@@ -98,6 +98,14 @@ func TestWorkflowContract(t *testing.T) {
 	}
 	if !maps.Equal(publish.Permissions, map[string]string{"contents": "read", "packages": "write", "id-token": "write"}) {
 		t.Errorf("publish permissions %v", publish.Permissions)
+	}
+	var composeRuns []string
+	for _, st := range wf.Jobs["compose"].Steps {
+		composeRuns = append(composeRuns, strings.TrimSpace(st.Run))
+	}
+	if !slices.Contains(composeRuns, "make compose-test COMPOSE_TEST_OPTS=-build") || len(wf.Jobs["compose"].Permissions) != 0 {
+		t.Errorf("the compose job runs %q with permissions %v: want the compose test, building on the runner's Docker, with no more than contents: read",
+			composeRuns, wf.Jobs["compose"].Permissions)
 	}
 	scanning := wf.Jobs["code-scanning"]
 	if !maps.Equal(scanning.Permissions, map[string]string{"contents": "read", "security-events": "write"}) {
