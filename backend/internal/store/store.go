@@ -35,6 +35,7 @@ const DefaultSQLiteFile = "todo.db"
 type DB struct {
 	db      *sql.DB
 	dialect dialect
+	url     string // for connections of its own, such as WatchTaskLists's
 }
 
 type dialect struct {
@@ -73,6 +74,7 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 			return err
 		}}
 		s.db, err = sql.Open("pgx", databaseURL)
+		s.url = databaseURL
 		if err == nil {
 			s.db.SetMaxOpenConns(20)
 			s.db.SetMaxIdleConns(20)

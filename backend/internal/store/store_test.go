@@ -102,7 +102,12 @@ func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
 					times[v]++
 				}
 			}
-			if want := map[int]int{1: 1, 2: 1}; !maps.Equal(times, want) {
+			// Each migration once; PostgreSQL has one more (its notifications).
+			want := map[int]int{1: 1, 2: 1}
+			if name == "postgres" {
+				want[3] = 1
+			}
+			if !maps.Equal(times, want) {
 				t.Fatalf("migrations applied across replicas (version: times) = %v, want %v", times, want)
 			}
 			db := open(t, url)
@@ -192,11 +197,11 @@ func TestTaskListVersionChangesWithEveryWrite(t *testing.T) {
 		ctx := t.Context()
 		version := func(userID string) int64 {
 			t.Helper()
-			v, err := db.TaskListVersion(ctx, userID)
+			vs, err := db.TaskListVersions(ctx, []string{userID})
 			if err != nil {
 				t.Fatal(err)
 			}
-			return v
+			return vs[userID]
 		}
 		if v := version("alice"); v != 0 {
 			t.Fatalf("version before any task = %d, want 0", v)
@@ -247,6 +252,33 @@ func TestTaskListVersionChangesWithEveryWrite(t *testing.T) {
 	})
 }
 
+// One query reads many users' versions: each its own, none for a user
+// without tasks, nothing for no user.
+func TestTaskListVersionsOfManyUsers(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		for _, u := range []string{"ann", "bob", "eve"} {
+			if _, err := db.CreateTask(ctx, u, tasks.NewTask{Title: "one of " + u}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		vs, err := db.TaskListVersions(ctx, []string{"ann", "bob", "nobody", "eve"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vs) != 3 || vs["ann"] == 0 || vs["bob"] == 0 || vs["eve"] == 0 || vs["ann"] == vs["bob"] {
+			t.Fatalf("versions %v: want ann, bob and eve, each its own, and no nobody", vs)
+		}
+		one, err := db.TaskListVersions(ctx, []string{"bob"})
+		if err != nil || len(one) != 1 || one["bob"] != vs["bob"] {
+			t.Fatalf("bob alone: %v, %v", one, err)
+		}
+		if none, err := db.TaskListVersions(ctx, nil); err != nil || len(none) != 0 {
+			t.Fatalf("no user: %v, %v", none, err)
+		}
+	})
+}
+
 // A database recreated under running replicas must not repeat the versions
 // they cached other tasks under.
 func TestTaskListVersionsDifferAcrossDatabases(t *testing.T) {
@@ -258,11 +290,11 @@ func TestTaskListVersionsDifferAcrossDatabases(t *testing.T) {
 				if _, err := db.CreateTask(t.Context(), "alice", tasks.NewTask{Title: "one"}); err != nil {
 					t.Fatal(err)
 				}
-				v, err := db.TaskListVersion(t.Context(), "alice")
+				vs, err := db.TaskListVersions(t.Context(), []string{"alice"})
 				if err != nil {
 					t.Fatal(err)
 				}
-				versions = append(versions, v)
+				versions = append(versions, vs["alice"])
 			}
 			if versions[0] == versions[1] {
 				t.Fatalf("the same write in two fresh databases gave the same version %d", versions[0])

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/todo-app/todo-app/backend/internal/tasks"
 )
@@ -57,19 +58,37 @@ func (s *DB) ListTasks(ctx context.Context, userID string, status tasks.Status) 
 	return list, rows.Err()
 }
 
-// TaskListVersion returns a random number replaced, in the same transaction,
-// with every change to userID's tasks (0 before the first): equal versions
+// TaskListVersions returns, for each of userIDs that has one, a random
+// number replaced in the same transaction as every change to that user's
+// tasks (a user without one has had no task yet: version 0). Equal versions
 // mean equal tasks, even across a database recreated or restored.
-func (s *DB) TaskListVersion(ctx context.Context, userID string) (int64, error) {
-	var v int64
-	err := s.db.QueryRowContext(ctx, s.q("SELECT version FROM task_list_versions WHERE user_id = ?"), userID).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+func (s *DB) TaskListVersions(ctx context.Context, userIDs []string) (map[string]int64, error) {
+	versions := make(map[string]int64, len(userIDs))
+	if len(userIDs) == 0 {
+		return versions, nil
 	}
+	args := make([]any, len(userIDs))
+	for i, u := range userIDs {
+		args[i] = u
+	}
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT user_id, version FROM task_list_versions WHERE user_id IN (?"+
+		strings.Repeat(", ?", len(userIDs)-1)+")"), args...)
 	if err != nil {
-		return 0, fmt.Errorf("task list version: %w", err)
+		return nil, fmt.Errorf("task list versions: %w", err)
 	}
-	return v, nil
+	defer rows.Close()
+	for rows.Next() {
+		var user string
+		var v int64
+		if err := rows.Scan(&user, &v); err != nil {
+			return nil, fmt.Errorf("task list versions: %w", err)
+		}
+		versions[user] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("task list versions: %w", err)
+	}
+	return versions, nil
 }
 
 // GetTask returns one of userID's tasks, or tasks.ErrNotFound.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -15,6 +16,8 @@ type versionedRepo struct {
 	versions   map[string]int64
 	versionErr error
 	reads      int
+	// duringVersionRead runs while versions are read, as a commit may.
+	duringVersionRead func()
 }
 
 func newVersionedRepo() *versionedRepo {
@@ -30,8 +33,23 @@ func (r *versionedRepo) write(userID string, n int) {
 	r.versions[userID]++
 }
 
-func (r *versionedRepo) TaskListVersion(_ context.Context, userID string) (int64, error) {
-	return r.versions[userID], r.versionErr
+func (r *versionedRepo) TaskListVersions(_ context.Context, userIDs []string) (map[string]int64, error) {
+	if r.duringVersionRead != nil {
+		r.duringVersionRead()
+	}
+	out := map[string]int64{}
+	for _, u := range userIDs {
+		out[u] = r.versions[u]
+	}
+	return out, r.versionErr
+}
+
+// CreateTask adds a task and bumps the version, as a store's write does.
+func (r *versionedRepo) CreateTask(_ context.Context, userID string, t NewTask) (Task, error) {
+	task := Task{ID: int64(len(r.lists[userID]) + 1), Title: t.Title}
+	r.lists[userID] = append(r.lists[userID], task)
+	r.versions[userID]++
+	return task, nil
 }
 
 func (r *versionedRepo) ListTasks(_ context.Context, userID string, _ Status) ([]Task, error) {
@@ -43,7 +61,7 @@ func (r *versionedRepo) ListTasks(_ context.Context, userID string, _ Status) ([
 func sizeOf(n int) int {
 	r := newVersionedRepo()
 	r.write("who", n)
-	return (&listEntry{tasks: r.lists["who"], json: AppendJSONList(nil, r.lists["who"])}).size()
+	return (&listEntry{tasks: r.lists["who"], document: AppendListDocument(nil, r.lists["who"])}).size()
 }
 
 func TestListCache(t *testing.T) {
@@ -167,28 +185,139 @@ func TestListCacheVersionError(t *testing.T) {
 	}
 }
 
-// The encoded listing is encoding/json's, with or without the cache, hit or miss.
-func TestListJSON(t *testing.T) {
+// The listing document is what encoding/json's Encoder writes of
+// {"tasks": …}, with or without the cache, hit or miss.
+func TestListDocument(t *testing.T) {
 	ctx := context.Background()
 	r := newVersionedRepo()
 	r.write("ann", 3)
 	r.lists["ann"][1].Title = `<b>"quoted" & ünïcode</b>`
-	want, err := json.Marshal(r.lists["ann"])
-	if err != nil {
-		t.Fatal(err)
+	encode := func(ts []Task) string {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		if err := enc.Encode(map[string][]Task{"tasks": ts}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
 	}
+	want, empty := encode(r.lists["ann"]), encode([]Task{})
 	for name, svc := range map[string]*Service{
 		"uncached": NewService(r),
 		"cached":   NewService(NewListCache(r, 1<<20)),
 	} {
 		for _, call := range []string{"first", "second"} {
-			got, err := svc.ListJSON(ctx, "ann", StatusAll)
-			if err != nil || string(got) != string(want) {
-				t.Errorf("%s, %s call: ListJSON = %s, %v\nwant %s", name, call, got, err, want)
+			got, err := svc.ListDocument(ctx, "ann", StatusAll, false)
+			if err != nil || string(got) != want {
+				t.Errorf("%s, %s call: ListDocument = %s, %v\nwant %s", name, call, got, err, want)
 			}
 		}
-		if got, err := svc.ListJSON(ctx, "nobody", StatusAll); err != nil || string(got) != "[]" {
-			t.Errorf("%s: ListJSON of no tasks = %s, %v; want []", name, got, err)
+		if got, err := svc.ListDocument(ctx, "nobody", StatusAll, false); err != nil || string(got) != empty {
+			t.Errorf("%s: ListDocument of no tasks = %s, %v; want %s", name, got, err, empty)
 		}
+	}
+}
+
+// With notifications on, a listing checked once is served with no query
+// until a change is told; a write through another replica is seen once its
+// notification arrives, at once when the caller asks to revalidate, and
+// every listing is checked while the notifications are down.
+func TestListCacheTrustsWhatNotificationsKeepCurrent(t *testing.T) {
+	ctx := context.Background()
+	r := newVersionedRepo()
+	r.write("ann", 2)
+	c := NewListCache(r, 1<<20)
+	titles := func(revalidate bool) int {
+		t.Helper()
+		doc, err := c.ListTasksDocument(ctx, "ann", StatusAll, revalidate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ Tasks []Task }
+		if err := json.Unmarshal(doc, &got); err != nil {
+			t.Fatal(err)
+		}
+		return len(got.Tasks)
+	}
+	queries := func() uint64 { return c.VersionQueries() }
+
+	// Not connected: every listing is checked.
+	titles(false)
+	titles(false)
+	if q := queries(); q != 2 || c.TrustedHits() != 0 {
+		t.Fatalf("without notifications: %d queries, %d trusted hits; want 2, 0", q, c.TrustedHits())
+	}
+	c.Connected(true)
+	titles(false) // checked once in this epoch, then trusted
+	before := queries()
+	for range 5 {
+		if n := titles(false); n != 2 {
+			t.Fatalf("a trusted listing has %d tasks, want 2", n)
+		}
+	}
+	if queries() != before || c.TrustedHits() != 5 {
+		t.Fatalf("trusted listings made %d queries, %d trusted hits; want 0, 5", queries()-before, c.TrustedHits())
+	}
+
+	r.write("ann", 3) // another replica's write, its notification not yet here
+	if n := titles(true); n != 3 {
+		t.Fatalf("revalidated: %d tasks, want 3", n)
+	}
+	r.write("ann", 4)
+	c.Changed("ann") // the notification arrives
+	if n := titles(false); n != 4 {
+		t.Fatalf("after the notification: %d tasks, want 4", n)
+	}
+
+	c.Connected(false)
+	r.write("ann", 5)
+	if n := titles(false); n != 5 {
+		t.Fatalf("notifications down: %d tasks, want 5 (checked)", n)
+	}
+	c.Connected(true) // back: what was checked before is checked once more
+	r.write("ann", 6)
+	if n := titles(false); n != 6 {
+		t.Fatalf("notifications back: %d tasks, want 6 (checked, not the entry of the last epoch)", n)
+	}
+}
+
+// A change told while a listing's version is being read may predate the
+// rows read after it: that listing is served, but not trusted.
+func TestListCacheDoesNotTrustAListingAChangeRacedWith(t *testing.T) {
+	ctx := context.Background()
+	r := newVersionedRepo()
+	r.write("ann", 1)
+	c := NewListCache(r, 1<<20)
+	c.Connected(true)
+	r.duringVersionRead = func() { c.Changed("bob") }
+	if _, err := c.ListTasks(ctx, "ann", StatusAll); err != nil {
+		t.Fatal(err)
+	}
+	r.duringVersionRead = nil
+	before := c.VersionQueries()
+	if _, err := c.ListTasks(ctx, "ann", StatusAll); err != nil {
+		t.Fatal(err)
+	}
+	if c.VersionQueries() == before {
+		t.Fatal("a listing read while a change arrived was trusted")
+	}
+	if _, err := c.ListTasks(ctx, "ann", StatusAll); err != nil || c.TrustedHits() != 1 {
+		t.Fatalf("checked again with nothing arriving, it is trusted: %d trusted hits, %v", c.TrustedHits(), err)
+	}
+}
+
+// A write through the cache drops the user's listings at once, before any
+// notification: this replica reads its own writes.
+func TestListCacheSeesItsOwnWritesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	c := NewListCache(newVersionedRepo(), 1<<20)
+	c.Connected(true)
+	if ts, _ := c.ListTasks(ctx, "ann", StatusAll); len(ts) != 0 {
+		t.Fatal(ts)
+	}
+	if _, err := c.CreateTask(ctx, "ann", NewTask{Title: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := c.ListTasks(ctx, "ann", StatusAll); err != nil || len(ts) != 1 {
+		t.Fatalf("after its own write: %v, %v", ts, err)
 	}
 }

@@ -25,6 +25,14 @@ func (t *Task) AppendJSON(b []byte) []byte {
 	return append(b, `"}`...)
 }
 
+// AppendListDocument appends the API's listing of ts: {"tasks":[…]} and a
+// newline, as encoding/json's Encoder writes {"tasks": ts}.
+func AppendListDocument(b []byte, ts []Task) []byte {
+	b = append(b, `{"tasks":`...)
+	b = AppendJSONList(b, ts)
+	return append(b, "}\n"...)
+}
+
 // AppendJSONList appends ts as encoding/json would encode the slice; nil
 // encodes as [], as the API always returns a list.
 func AppendJSONList(b []byte, ts []Task) []byte {

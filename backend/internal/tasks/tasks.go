@@ -119,16 +119,18 @@ func (s *Service) List(ctx context.Context, userID string, status Status) ([]Tas
 	return ts, nil
 }
 
-// jsonLister is a Repository that keeps listings encoded, like ListCache.
-type jsonLister interface {
-	ListTasksJSON(ctx context.Context, userID string, status Status) ([]byte, error)
+// documentLister is a Repository that keeps listings encoded, like ListCache.
+type documentLister interface {
+	ListTasksDocument(ctx context.Context, userID string, status Status, revalidate bool) ([]byte, error)
 }
 
-// ListJSON returns what List returns, encoded by AppendJSONList. The bytes
-// may be shared with other callers and must not be modified.
-func (s *Service) ListJSON(ctx context.Context, userID string, status Status) ([]byte, error) {
-	if c, ok := s.repo.(jsonLister); ok {
-		b, err := c.ListTasksJSON(ctx, userID, status)
+// ListDocument returns what List returns as the API's listing document
+// (AppendListDocument), ready to send in one write; revalidate asks a cache
+// to check it against the database whatever it believes. The bytes may be
+// shared with other callers and must not be modified.
+func (s *Service) ListDocument(ctx context.Context, userID string, status Status, revalidate bool) ([]byte, error) {
+	if c, ok := s.repo.(documentLister); ok {
+		b, err := c.ListTasksDocument(ctx, userID, status, revalidate)
 		if err != nil {
 			return nil, fmt.Errorf("list tasks: %w", err)
 		}
@@ -138,7 +140,7 @@ func (s *Service) ListJSON(ctx context.Context, userID string, status Status) ([
 	if err != nil {
 		return nil, err
 	}
-	return AppendJSONList(make([]byte, 0, 2+len(ts)*256), ts), nil
+	return AppendListDocument(make([]byte, 0, 16+len(ts)*256), ts), nil
 }
 
 // Get returns one task or ErrNotFound.

@@ -23,12 +23,31 @@ export interface StreamHandlers {
  * Calls the backend through the same-origin /api paths with a Bearer token.
  * A 401 is retried once with a fresh token; a second 401 calls onUnauthorized.
  */
+/**
+ * How long after a change of its own the client asks for listings checked
+ * against the database. Another replica hears of a change within
+ * milliseconds; seconds leave room for a slow moment.
+ */
+export const REVALIDATE_AFTER_WRITE_MS = 10_000;
+
 export class ApiClient {
+  /** When this client last changed tasks (a write, or a chat that may have). */
+  private lastWrite = -Infinity;
+
   constructor(
     private readonly tokens: TokenManager,
     private readonly onUnauthorized: () => void,
     private readonly fetchImpl: typeof fetch = (...args) => fetch(...args),
+    private readonly now: () => number = Date.now,
   ) {}
+
+  private async write<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } finally {
+      this.lastWrite = this.now();
+    }
+  }
 
   private async request(path: string, init: RequestInit = {}, retried = false): Promise<Response> {
     const token = await this.tokens.get();
@@ -60,20 +79,27 @@ export class ApiClient {
     return (await res.json()) as T;
   }
 
+  /**
+   * The tasks, by filter. Soon after a change of its own, the client asks for
+   * a listing checked against the database (Cache-Control: no-cache): a
+   * backend replica serves listings it holds until PostgreSQL tells it of a
+   * change, and the change went through any replica.
+   */
   listTasks(filter: TaskFilter): Promise<Task[]> {
-    return this.json<{ tasks: Task[] }>(`/api/tasks?status=${filter}`).then((r) => r.tasks);
+    const init = this.now() - this.lastWrite < REVALIDATE_AFTER_WRITE_MS ? { headers: { "Cache-Control": "no-cache" } } : undefined;
+    return this.json<{ tasks: Task[] }>(`/api/tasks?status=${filter}`, init).then((r) => r.tasks);
   }
 
   createTask(title: string, description: string): Promise<Task> {
-    return this.json<Task>("/api/tasks", { method: "POST", body: JSON.stringify({ title, description }) });
+    return this.write(this.json<Task>("/api/tasks", { method: "POST", body: JSON.stringify({ title, description }) }));
   }
 
   updateTask(id: number, patch: Partial<Pick<Task, "title" | "description" | "completed">>): Promise<Task> {
-    return this.json<Task>(`/api/tasks/${id}`, { method: "PATCH", body: JSON.stringify(patch) });
+    return this.write(this.json<Task>(`/api/tasks/${id}`, { method: "PATCH", body: JSON.stringify(patch) }));
   }
 
   async deleteTask(id: number): Promise<void> {
-    await this.request(`/api/tasks/${id}`, { method: "DELETE" });
+    await this.write(this.request(`/api/tasks/${id}`, { method: "DELETE" }));
   }
 
   listConversations(): Promise<Conversation[]> {
@@ -88,8 +114,12 @@ export class ApiClient {
     await this.request(`/api/conversations/${id}`, { method: "DELETE" });
   }
 
-  /** Sends a chat message, streaming the reply when the server streams. */
-  async chat(message: string, conversationId: number | null, handlers: StreamHandlers = {}): Promise<ChatReply> {
+  /** Sends a chat message, streaming the reply when the server streams; its tools may change tasks. */
+  chat(message: string, conversationId: number | null, handlers: StreamHandlers = {}): Promise<ChatReply> {
+    return this.write(this.chatReply(message, conversationId, handlers));
+  }
+
+  private async chatReply(message: string, conversationId: number | null, handlers: StreamHandlers): Promise<ChatReply> {
     const res = await this.request("/api/chat", {
       method: "POST",
       headers: { Accept: "text/event-stream, application/json" },

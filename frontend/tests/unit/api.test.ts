@@ -1,14 +1,15 @@
 import { describe, expect, it, vi } from "vitest";
-import { ApiClient, ApiError } from "@/lib/api";
+import { ApiClient, ApiError, REVALIDATE_AFTER_WRITE_MS } from "@/lib/api";
 import { TokenManager } from "@/lib/token";
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
 
-function client(responses: Response[], tokens: (string | null)[] = ["t1", "t2", "t3"]) {
-  const seen: { url: string; auth: string | null; init: RequestInit }[] = [];
+function client(responses: Response[], tokens: (string | null)[] = ["t1", "t2", "t3"], now: () => number = Date.now) {
+  const seen: { url: string; auth: string | null; cacheControl: string | null; init: RequestInit }[] = [];
   const fetchImpl = vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
-    seen.push({ url: String(url), auth: new Headers(init?.headers).get("Authorization"), init: init ?? {} });
+    const headers = new Headers(init?.headers);
+    seen.push({ url: String(url), auth: headers.get("Authorization"), cacheControl: headers.get("Cache-Control"), init: init ?? {} });
     const r = responses.shift();
     if (!r) throw new TypeError("network down");
     return r;
@@ -16,7 +17,7 @@ function client(responses: Response[], tokens: (string | null)[] = ["t1", "t2", 
   let i = 0;
   const tm = new TokenManager(async () => tokens[i++] ?? null);
   const onUnauthorized = vi.fn();
-  return { api: new ApiClient(tm, onUnauthorized, fetchImpl as typeof fetch), seen, onUnauthorized };
+  return { api: new ApiClient(tm, onUnauthorized, fetchImpl as typeof fetch, now), seen, onUnauthorized };
 }
 
 describe("ApiClient", () => {
@@ -24,6 +25,22 @@ describe("ApiClient", () => {
     const { api, seen } = client([json(200, { tasks: [{ id: 1, title: "a" }] })]);
     expect(await api.listTasks("pending")).toEqual([{ id: 1, title: "a" }]);
     expect(seen[0]).toMatchObject({ url: "/api/tasks?status=pending", auth: "Bearer t1" });
+  });
+
+  it("asks for a listing checked against the database soon after a change of its own", async () => {
+    let clock = 1_000_000;
+    const listing = () => json(200, { tasks: [] });
+    const { api, seen } = client([listing(), json(201, { id: 1, title: "a" }), listing(), listing(), json(200, { response: "ok" }), listing()],
+      ["t1", "t2", "t3", "t4", "t5", "t6"], () => clock);
+    await api.listTasks("all");
+    await api.createTask("a", "");
+    clock += 1_000;
+    await api.listTasks("all");
+    clock += REVALIDATE_AFTER_WRITE_MS;
+    await api.listTasks("all");
+    await api.chat("add milk", null); // its tools may change tasks
+    await api.listTasks("all");
+    expect(seen.filter((s) => s.url.startsWith("/api/tasks?")).map((s) => s.cacheControl)).toEqual([null, "no-cache", null, "no-cache"]);
   });
 
   it("retries a 401 once with a fresh token", async () => {
