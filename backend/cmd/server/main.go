@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -27,7 +28,9 @@ import (
 	"github.com/todo-app/todo-app/backend/internal/auth"
 	"github.com/todo-app/todo-app/backend/internal/chat"
 	"github.com/todo-app/todo-app/backend/internal/config"
+	"github.com/todo-app/todo-app/backend/internal/gctune"
 	"github.com/todo-app/todo-app/backend/internal/httpapi"
+	"github.com/todo-app/todo-app/backend/internal/logging"
 	"github.com/todo-app/todo-app/backend/internal/store"
 	"github.com/todo-app/todo-app/backend/internal/tasks"
 )
@@ -68,13 +71,9 @@ func run(ctx context.Context, args []string, env envconfig.Lookuper, out io.Writ
 	return fmt.Errorf("unknown command %q (want serve, migrate, healthcheck or version)", cmd)
 }
 
-func newLogger(cfg config.Config, out io.Writer) *slog.Logger {
+func newLogger(cfg config.Config, out io.Writer) *logging.Log {
 	level, _ := cfg.SlogLevel() // validated by config.Load
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(out, opts))
-	}
-	return slog.New(slog.NewJSONHandler(out, opts))
+	return logging.New(out, cfg.LogFormat, level)
 }
 
 // errShuttingDown is what /ready reports while the server drains.
@@ -140,19 +139,27 @@ func migrate(ctx context.Context, env envconfig.Lookuper, out io.Writer) error {
 }
 
 // taskRepository puts the list cache, and its metrics, in front of db
-// unless maxBytes is 0.
-func taskRepository(db *store.DB, maxBytes int) (tasks.Repository, []prometheus.Collector) {
+// unless maxBytes is 0; the database's notifications keep it current until
+// ctx ends.
+func taskRepository(ctx context.Context, db *store.DB, maxBytes int) (tasks.Repository, []prometheus.Collector) {
 	if maxBytes == 0 {
 		return db, nil
 	}
 	cache := tasks.NewListCache(db, maxBytes)
+	db.WatchTaskLists(ctx, cache.Changed, cache.Connected)
 	return cache, []prometheus.Collector{
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "todo_task_list_cache_hits_total", Help: "Task listings answered from memory.",
 		}, func() float64 { return float64(cache.Hits()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "todo_task_list_cache_trusted_hits_total", Help: "Task listings answered from memory with no query: the database's notifications said they were current.",
+		}, func() float64 { return float64(cache.TrustedHits()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "todo_task_list_cache_misses_total", Help: "Task listings read from the database.",
 		}, func() float64 { return float64(cache.Misses()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "todo_task_list_version_queries_total", Help: "Queries of list versions, each for all the listings waiting at once.",
+		}, func() float64 { return float64(cache.VersionQueries()) }),
 	}
 }
 
@@ -161,8 +168,11 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, out)
+	logs := newLogger(cfg, out)
+	defer logs.Close() // what the buffer holds, written out last
+	log := logs.Logger
 	slog.SetDefault(log)
+	gc := gctune.Apply()
 
 	db, applied, err := openMigrated(ctx, cfg)
 	if err != nil {
@@ -170,7 +180,7 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 	}
 	defer db.Close()
 
-	taskRepo, collectors := taskRepository(db, cfg.TaskListCacheBytes)
+	taskRepo, collectors := taskRepository(ctx, db, cfg.TaskListCacheBytes)
 	taskSvc := tasks.NewService(taskRepo)
 	var assistant chat.Assistant = chat.Local{}
 	provider := cfg.EffectiveChatProvider()
@@ -192,7 +202,8 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 			}
 			return db.Ready(ctx)
 		},
-		Logger: log,
+		Logger:   log,
+		Requests: logs.Request,
 
 		ChatRatePerMinute: cfg.ChatRatePerMinute,
 		ChatRateBurst:     cfg.ChatRateBurst,
@@ -215,11 +226,19 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "version", version, "commit", commit,
-		"database", db.Dialect(), "migrations_applied", applied, "chat_provider", provider)
+		"database", db.Dialect(), "migrations_applied", applied, "chat_provider", provider,
+		"gc_percent", gc.GCPercent, "memory_limit", gc.MemoryLimit)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
 
+	if cfg.PprofAddr != "" {
+		stop, err := serveProfiles(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -251,6 +270,24 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveProfiles serves Go's runtime profiles on addr, apart from the API.
+func serveProfiles(addr string, log *slog.Logger) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("PPROF_ADDR: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	log.Info("serving profiles", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 func healthcheck(ctx context.Context, env envconfig.Lookuper) error {

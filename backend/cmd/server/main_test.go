@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -55,13 +56,13 @@ func TestServeMigrateHealthcheckAndGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer iss.Close()
-	env := map[string]string{"PORT": "0", "DATABASE_URL": dbURL, "AUTH_JWKS_URL": iss.JWKSURL, "SHUTDOWN_TIMEOUT": "10s"}
+	env := map[string]string{"PORT": "0", "DATABASE_URL": dbURL, "AUTH_JWKS_URL": iss.JWKSURL, "SHUTDOWN_TIMEOUT": "10s", "PPROF_ADDR": "127.0.0.1:0"}
 
 	var out bytes.Buffer
 	if err := run(t.Context(), []string{"migrate"}, envconfig.MapLookuper(env), &out, nil); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "applied 2 migration(s) [1 2]") {
+	if !strings.Contains(out.String(), "applied 3 migration(s) [1 2 3]") {
 		t.Fatalf("migrate printed %q", out.String())
 	}
 
@@ -104,6 +105,24 @@ func TestServeMigrateHealthcheckAndGracefulShutdown(t *testing.T) {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+
+	// Profiles are served apart from the API, where PPROF_ADDR says.
+	profiles := regexp.MustCompile(`"msg":"serving profiles","addr":"([^"]+)"`)
+	var m []string
+	for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		m = profiles.FindStringSubmatch(logs.String()) // the log is written out every 0.1 s
+	}
+	if m == nil {
+		t.Fatalf("no profiles listener in the logs:\n%s", logs)
+	}
+	if resp, err := http.Get("http://" + m[1] + "/debug/pprof/cmdline"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /debug/pprof/cmdline on %s: %v %v", m[1], resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp, _ := http.Get(base + "/debug/pprof/cmdline"); resp == nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the API serves profiles: %v", resp)
 	}
 
 	// A slow in-flight request (a large body trickling in) must complete across SIGTERM.

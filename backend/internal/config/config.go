@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -59,6 +60,9 @@ type Config struct {
 	// stops accepting: load balancers drop an instance some time after
 	// Kubernetes signals it, and until then they still send it requests.
 	ShutdownDelay time.Duration `env:"SHUTDOWN_DELAY, default=0s"`
+	// PprofAddr, when set, serves Go's runtime profiles (net/http/pprof) on
+	// a listener of its own, apart from the API: keep it on loopback.
+	PprofAddr string `env:"PPROF_ADDR"`
 }
 
 // Load reads the configuration through lookuper (envconfig.OsLookuper() in
@@ -140,6 +144,11 @@ func (c Config) validate() error {
 		}
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			bad("CORS_ALLOWED_ORIGINS", "%q is not an origin like https://example.com", o)
+		}
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			bad("PPROF_ADDR", "must be host:port like 127.0.0.1:6060, got %q", c.PprofAddr)
 		}
 	}
 	if c.MaxBodyBytes < 1024 {

@@ -69,6 +69,7 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 		"SHUTDOWN_TIMEOUT ":      {"SHUTDOWN_TIMEOUT": "-1s"},
 		"SHUTDOWN_DELAY":         {"SHUTDOWN_DELAY": "-1s"},
 		"DATABASE_START_TIMEOUT": {"DATABASE_START_TIMEOUT": "0s"},
+		"PPROF_ADDR":             {"PPROF_ADDR": "6060"},
 	}
 	for variable, env := range tests {
 		t.Run(variable, func(t *testing.T) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,19 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
 	toolCalls *prometheus.CounterVec
+	// series keeps each label set's counter and histogram: looking them up
+	// in the vectors hashes the labels on every request.
+	series sync.Map // seriesKey → *series
+}
+
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newMetrics(extra ...prometheus.Collector) *metrics {
@@ -37,9 +51,20 @@ func newMetrics(extra ...prometheus.Collector) *metrics {
 	return m
 }
 
+// observe counts a request and its latency. Routes are the mux's patterns
+// (or "unmatched"), so the label sets stay few.
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	m.durations.WithLabelValues(method, route).Observe(d.Seconds())
+	key := seriesKey{method, route, status}
+	v, ok := m.series.Load(key)
+	if !ok {
+		v, _ = m.series.LoadOrStore(key, &series{
+			requests: m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
+			duration: m.durations.WithLabelValues(method, route),
+		})
+	}
+	s := v.(*series)
+	s.requests.Inc()
+	s.duration.Observe(d.Seconds())
 }
 
 func (m *metrics) handler() http.Handler {

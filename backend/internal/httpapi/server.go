@@ -11,6 +11,7 @@ import (
 
 	"github.com/todo-app/todo-app/backend/internal/auth"
 	"github.com/todo-app/todo-app/backend/internal/chat"
+	"github.com/todo-app/todo-app/backend/internal/logging"
 	"github.com/todo-app/todo-app/backend/internal/tasks"
 )
 
@@ -27,6 +28,9 @@ type Options struct {
 	// Ready reports whether the server can take traffic (database reachable, schema current).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
+	// Requests writes the request log's line of each request; through Logger
+	// when nil (logging.Log.Request writes the same line, faster).
+	Requests func(level slog.Level, line logging.RequestLine)
 
 	ChatRatePerMinute float64
 	ChatRateBurst     int
@@ -43,6 +47,7 @@ type Server struct {
 	verifier    TokenVerifier
 	ready       func(ctx context.Context) error
 	log         *slog.Logger
+	requests    func(level slog.Level, line logging.RequestLine)
 	limiter     *rateLimiter
 	metrics     *metrics
 	corsOrigins []string
@@ -53,9 +58,17 @@ type Server struct {
 // New builds the server and its routes.
 func New(o Options) *Server {
 	s := &Server{
-		tasks: o.Tasks, chat: o.Chat, verifier: o.Verifier, ready: o.Ready, log: o.Logger,
+		tasks: o.Tasks, chat: o.Chat, verifier: o.Verifier, ready: o.Ready, log: o.Logger, requests: o.Requests,
 		limiter: newRateLimiter(o.ChatRatePerMinute, o.ChatRateBurst), metrics: newMetrics(o.Collectors...),
 		corsOrigins: o.CORSOrigins, maxBody: o.MaxBodyBytes,
+	}
+	if s.requests == nil {
+		s.requests = func(level slog.Level, l logging.RequestLine) {
+			s.log.LogAttrs(context.Background(), level, "request",
+				slog.String("request_id", l.ID), slog.String("method", l.Method), slog.String("path", l.Path),
+				slog.String("route", l.Route), slog.Int("status", l.Status), slog.Int("bytes", l.Bytes),
+				slog.Duration("duration", l.Duration))
+		}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.health)
@@ -80,52 +93,47 @@ func New(o Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // jsonMuxErrors turns the mux's own plain-text 404 and 405 replies into the
-// API's JSON errors, keeping their status and Allow header.
+// API's JSON errors, keeping their status and Allow header. The mux routes
+// each request once: its fallbacks are told apart by the pattern they leave
+// empty.
 func jsonMuxErrors(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, pattern := mux.Handler(r)
-		if pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		rec := &captureWriter{header: http.Header{}}
-		h.ServeHTTP(rec, r)
-		if allow := rec.header.Get("Allow"); allow != "" {
-			w.Header().Set("Allow", allow)
-		}
-		switch rec.code {
-		case http.StatusMethodNotAllowed:
-			writeError(w, r, rec.code, "method_not_allowed", r.Method+" is not allowed here")
-		case http.StatusNotFound:
-			writeError(w, r, rec.code, "not_found", "no such endpoint")
-		default: // redirects, e.g. path cleaning
-			if loc := rec.header.Get("Location"); loc != "" {
-				w.Header().Set("Location", loc)
-			}
-			w.WriteHeader(rec.code)
-		}
+		mux.ServeHTTP(&fallbackWriter{ResponseWriter: w, r: r}, r)
 	})
 }
 
-// captureWriter keeps the status and headers of the mux's fallback replies;
-// their plain-text bodies are replaced.
-type captureWriter struct {
-	header http.Header
-	code   int
+// fallbackWriter replaces the body of the mux's fallback replies (no pattern
+// matched) with the API's JSON error; any other reply passes through.
+type fallbackWriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	replaced bool
 }
 
-func (c *captureWriter) Header() http.Header { return c.header }
-func (c *captureWriter) Write(b []byte) (int, error) {
-	if c.code == 0 {
-		c.code = http.StatusOK
+func (f *fallbackWriter) WriteHeader(code int) {
+	if f.r.Pattern != "" || (code != http.StatusNotFound && code != http.StatusMethodNotAllowed) {
+		f.ResponseWriter.WriteHeader(code)
+		return
 	}
-	return len(b), nil
-}
-func (c *captureWriter) WriteHeader(code int) {
-	if c.code == 0 {
-		c.code = code
+	f.replaced = true
+	h := f.Header()
+	h.Del("X-Content-Type-Options") // the mux's plain-text reply set it with its own type
+	if code == http.StatusMethodNotAllowed {
+		writeError(f.ResponseWriter, f.r, code, "method_not_allowed", f.r.Method+" is not allowed here")
+		return
 	}
+	writeError(f.ResponseWriter, f.r, code, "not_found", "no such endpoint")
 }
+
+func (f *fallbackWriter) Write(b []byte) (int, error) {
+	if f.replaced {
+		return len(b), nil // the plain-text body the JSON error replaced
+	}
+	return f.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and deadlines.
+func (f *fallbackWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
