@@ -20,7 +20,7 @@ help:
 	@echo "make run         run the backend locally (embedded SQLite, offline assistant)"
 	@echo "make test        the whole test suite: Go (vet, race detector, real PostgreSQL), frontend"
 	@echo "                 (eslint, tsc, vitest, production build) and Playwright end-to-end in Chromium"
-	@echo "make bench       measure the backend against PostgreSQL (req/s, p50/p99, RSS, start-up)"
+	@echo "make bench       measure the backend against PostgreSQL beside nginx serving the same bytes (req/s, p50/p99, the ratio)"
 	@echo "make image-size  build the backend binary exactly as its Dockerfile does and check its size"
 	@echo "make compose-test  compose.yaml for real on the Docker Engine docker reaches (COMPOSE_TEST_OPTS=-build, or -load b.tar,f.tar)"
 	@echo "make pipeline    the Dagger module's self-test on the engine dagger reaches (PIPELINE_FLAGS: constructor flags;"
@@ -96,6 +96,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/server ./backend/cmd/server
 
 bench: prereqs build
+	@scripts/ensure-prereqs.sh --bench
 	$(GO) run ./backend/cmd/bench -server bin/server
 
 image-size: build

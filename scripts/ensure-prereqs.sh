@@ -48,3 +48,9 @@ fi
 if [ -z "${TEST_DATABASE_URL:-}" ] && [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
   useradd --system --home-dir /var/lib/postgresql --shell /usr/sbin/nologin postgres
 fi
+
+# make bench also loads the server with wrk beside nginx serving the same bytes.
+if [ "${1:-}" = "--bench" ]; then
+  command -v wrk >/dev/null 2>&1 || apt_install wrk
+  command -v nginx >/dev/null 2>&1 || apt_install nginx-light
+fi

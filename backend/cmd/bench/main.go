@@ -1,10 +1,17 @@
-// Command bench measures the backend against a real PostgreSQL: start-to-ready
-// time, idle and loaded RSS, and requests/s with p50/p99 for listing 100 tasks
-// and for creating tasks. It starts its own throwaway PostgreSQL cluster
-// (or uses TEST_DATABASE_URL), a JWKS issuer, and the server binary as a
-// separate process, and sends traffic only to 127.0.0.1.
+// Command bench measures the backend against a real PostgreSQL and beside
+// nginx serving the same bytes. It starts its own throwaway PostgreSQL
+// cluster (or uses TEST_DATABASE_URL), a JWKS issuer, the server binary as a
+// separate process, and nginx (Debian's, apt-get install nginx-light) serving
+// the backend's own response to GET /api/tasks from a file; it loads both
+// with wrk in alternating rounds, same client and settings, and prints the
+// ratio. Then the cold paths, backend alone: the first listing after a write
+// (a cache miss), a user with 1000 tasks, and writes. Traffic goes only to
+// 127.0.0.1.
 //
-//	go run ./backend/cmd/bench [-server bin/server] [-duration 10s] [-concurrency 32]
+//	go run ./backend/cmd/bench [-server bin/server] [-duration 10s] [-rounds 3] [-connections 16] [-profile DIR]
+//
+// -profile serves the server's runtime profiles (PPROF_ADDR) and saves a CPU
+// profile of the first backend round and the allocations, with their tops.
 package main
 
 import (
@@ -14,13 +21,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,31 +40,61 @@ import (
 	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
 )
 
+type options struct {
+	server      string
+	duration    time.Duration
+	rounds      int
+	connections int
+	maxRequests int64
+	profile     string
+}
+
 func main() {
-	server := flag.String("server", "", "server binary to measure (default: build ./backend/cmd/server)")
-	duration := flag.Duration("duration", 10*time.Second, "length of each load phase")
-	concurrency := flag.Int("concurrency", 32, "parallel connections")
-	maxRequests := flag.Int64("max-requests", 500_000, "upper bound on requests per phase")
-	useWrk := flag.Bool("wrk", false, "also measure the list route with wrk (apt-get install wrk), a lighter load generator")
+	var o options
+	flag.StringVar(&o.server, "server", "", "server binary to measure (default: build ./backend/cmd/server)")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each round and phase")
+	flag.IntVar(&o.rounds, "rounds", 3, "alternating rounds of backend and nginx")
+	flag.IntVar(&o.connections, "connections", 16, "parallel connections")
+	flag.Int64Var(&o.maxRequests, "max-requests", 500_000, "upper bound on requests per write phase")
+	flag.StringVar(&o.profile, "profile", "", "folder for CPU and allocation profiles of the server under load")
 	flag.Parse()
-	if err := run(context.Background(), *server, *duration, *concurrency, *maxRequests, *useWrk); err != nil {
+	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, server string, duration time.Duration, concurrency int, maxRequests int64, useWrk bool) error {
-	if server == "" {
+// bench is a running server with its users.
+type bench struct {
+	o      options
+	base   string
+	client *http.Client
+	issuer *authtest.Issuer
+	pid    int
+	// freshID is a task of bench-fresh, renamed to make its listing stale.
+	freshID int64
+
+	mu     sync.Mutex
+	tokens map[string]string // by user: one token each, as a signed-in client holds
+}
+
+func run(ctx context.Context, o options) error {
+	if o.server == "" {
 		dir, err := os.MkdirTemp("", "todo-bench-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		server = filepath.Join(dir, "server")
-		build := exec.CommandContext(ctx, "go", "build", "-o", server, "./backend/cmd/server")
+		o.server = filepath.Join(dir, "server")
+		build := exec.CommandContext(ctx, "go", "build", "-o", o.server, "./backend/cmd/server")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("build server: %w", err)
+		}
+	}
+	for _, tool := range []string{"wrk", "nginx"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s is needed (apt-get install wrk nginx-light): %w", tool, err)
 		}
 	}
 	cluster, err := pgtemp.Start(ctx)
@@ -75,12 +115,23 @@ func run(ctx context.Context, server string, duration time.Duration, concurrency
 	if err != nil {
 		return err
 	}
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	b := &bench{o: o, base: "http://127.0.0.1:" + strconv.Itoa(port), issuer: issuer, tokens: map[string]string{},
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.connections, MaxConnsPerHost: o.connections}}}
 
-	cmd := exec.CommandContext(ctx, server, "serve")
+	cmd := exec.CommandContext(ctx, o.server, "serve")
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "DATABASE_URL="+dbURL,
-		"AUTH_JWKS_URL="+issuer.JWKSURL, "LOG_LEVEL=warn", "CHAT_PROVIDER=local")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		"AUTH_JWKS_URL="+issuer.JWKSURL, "CHAT_PROVIDER=local")
+	var pprofAddr string
+	if o.profile != "" {
+		pprofPort, err := devstack.FreePort()
+		if err != nil {
+			return err
+		}
+		pprofAddr = "127.0.0.1:" + strconv.Itoa(pprofPort)
+		cmd.Env = append(cmd.Env, "PPROF_ADDR="+pprofAddr)
+	}
+	cmd.Stdout = io.Discard // the request log, at the server's default level
+	cmd.Stderr = os.Stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start server: %w", err)
@@ -89,122 +140,285 @@ func run(ctx context.Context, server string, duration time.Duration, concurrency
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 	}()
-	if err := waitReady(ctx, base+"/ready", 30*time.Second); err != nil {
+	b.pid = cmd.Process.Pid
+	if err := waitReady(ctx, b.base+"/ready", 30*time.Second); err != nil {
 		return err
 	}
 	startToReady := time.Since(start)
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}}
-	tok, err := issuer.Token("bench-user", time.Hour)
+	for user, n := range map[string]int{"bench": 100, "bench-1000": 1000, "bench-fresh": 100} {
+		if err := b.seed(ctx, user, n); err != nil {
+			return err
+		}
+	}
+	time.Sleep(time.Second) // settle before reading idle memory
+	idle, err := rssKiB(b.pid)
 	if err != nil {
 		return err
 	}
-	authed := func(ctx context.Context, method, url string, body []byte) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
-		if err == nil {
-			req.Header.Set("Authorization", "Bearer "+tok)
-			req.Header.Set("Content-Type", "application/json")
-		}
-		return req, err
+	var peak atomic.Int64
+	stopSampling := sampleRSS(b.pid, &peak)
+
+	fmt.Printf("backend benchmark: PostgreSQL, %d cores, wrk -t1 -c%d, %s a round\n", runtime.NumCPU(), o.connections, o.duration)
+	fmt.Printf("start-to-ready %s, idle RSS %.1f MiB\n\n", startToReady.Round(time.Millisecond), float64(idle)/1024)
+	cmp, err := b.compareWithNginx(ctx, pprofAddr)
+	if err != nil {
+		return err
 	}
-	// Seed exactly 100 tasks, then settle before reading idle memory.
-	for i := range 100 {
-		req, _ := authed(ctx, http.MethodPost, base+"/api/tasks", fmt.Appendf(nil, `{"title":"task %d","description":"seeded for the benchmark"}`, i))
-		resp, err := client.Do(req)
+	cold, err := b.coldPaths(ctx)
+	if err != nil {
+		return err
+	}
+	stopSampling()
+	fmt.Printf("\nloaded RSS (peak) %.1f MiB\n", float64(peak.Load())/1024)
+	if cmp.errors+cold.errors > 0 {
+		return fmt.Errorf("%d requests failed", cmp.errors+cold.errors)
+	}
+	return nil
+}
+
+// token is user's bearer token, for an Authorization header.
+func (b *bench) token(user string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if tok, ok := b.tokens[user]; ok {
+		return tok
+	}
+	tok, err := b.issuer.Token(user, time.Hour)
+	if err != nil {
+		panic(err) // the issuer signs in memory: it cannot fail but for a bug
+	}
+	b.tokens[user] = tok
+	return tok
+}
+
+func (b *bench) request(ctx context.Context, method, path, user string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, b.base+path, bytes.NewReader(body))
+	if err == nil {
+		req.Header.Set("Authorization", "Bearer "+b.token(user))
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, err
+}
+
+// seed gives user n tasks.
+func (b *bench) seed(ctx context.Context, user string, n int) error {
+	for i := range n {
+		req, err := b.request(ctx, http.MethodPost, "/api/tasks", user, fmt.Appendf(nil, `{"title":"task %d","description":"seeded for the benchmark"}`, i))
+		if err != nil {
+			return err
+		}
+		resp, err := b.client.Do(req)
 		if err != nil {
 			return err
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusCreated {
-			return fmt.Errorf("seed task: %s", resp.Status)
+			return fmt.Errorf("seed a task of %s: %s", user, resp.Status)
 		}
-	}
-	time.Sleep(time.Second)
-	idle, err := rssKiB(cmd.Process.Pid)
-	if err != nil {
-		return err
-	}
-
-	var peak atomic.Int64
-	stopSampling := sampleRSS(cmd.Process.Pid, &peak)
-	cfg := loadgen.Config{Concurrency: concurrency, Duration: duration, MaxRequests: maxRequests}
-	list, err := loadgen.Run(ctx, client, cfg, http.StatusOK, func(ctx context.Context, _ int64) (*http.Request, error) {
-		return authed(ctx, http.MethodGet, base+"/api/tasks", nil)
-	})
-	if err != nil {
-		return err
-	}
-	// Creates go to other users so the listed user keeps exactly 100 tasks:
-	// one user, whose writes all contend for the row of its list version, and
-	// as many users as connections, closer to real traffic.
-	creates := make([]loadgen.Result, 2)
-	for i, users := range []int{1, concurrency} {
-		toks := make([]string, users)
-		for u := range toks {
-			if toks[u], err = issuer.Token(fmt.Sprintf("bench-writer-%d-%d", users, u), time.Hour); err != nil {
-				return err
-			}
-		}
-		creates[i], err = loadgen.Run(ctx, client, cfg, http.StatusCreated, func(ctx context.Context, n int64) (*http.Request, error) {
-			req, err := authed(ctx, http.MethodPost, base+"/api/tasks", fmt.Appendf(nil, `{"title":"created %d"}`, n))
-			if err == nil {
-				req.Header.Set("Authorization", "Bearer "+toks[n%int64(users)])
-			}
-			return req, err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	stopSampling()
-
-	fmt.Printf("backend benchmark (PostgreSQL, %d connections, %s per phase, %d cores)\n", concurrency, duration, runtime.NumCPU())
-	fmt.Printf("%-28s %10s\n", "start-to-ready", startToReady.Round(time.Millisecond))
-	fmt.Printf("%-28s %8.1f MiB\n", "idle RSS", float64(idle)/1024)
-	fmt.Printf("%-28s %8.1f MiB\n", "loaded RSS (peak)", float64(peak.Load())/1024)
-	for _, p := range []struct {
-		name string
-		r    loadgen.Result
-	}{{"GET /api/tasks (100 tasks)", list}, {"POST /api/tasks (1 user)", creates[0]},
-		{fmt.Sprintf("POST /api/tasks (%d users)", concurrency), creates[1]}} {
-		fmt.Printf("%-28s %8.0f req/s  p50 %-9s p99 %-9s requests %d  failed %d\n", p.name, p.r.PerSecond(),
-			p.r.Percentile(50).Round(10*time.Microsecond), p.r.Percentile(99).Round(10*time.Microsecond), p.r.Requests, p.r.Failures)
-	}
-	if useWrk {
-		// wrk's C client leaves more of the two cores to the server and PostgreSQL.
-		out, err := exec.CommandContext(ctx, "wrk", "-t2", fmt.Sprintf("-c%d", concurrency), fmt.Sprintf("-d%s", duration),
-			"--latency", "-H", "Authorization: Bearer "+tok, base+"/api/tasks").CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("wrk: %w\n%s", err, out)
-		}
-		fmt.Printf("%-28s %s\n", "GET /api/tasks with wrk", wrkSummary(string(out)))
-	}
-	if list.Failures+creates[0].Failures+creates[1].Failures > 0 {
-		return errors.New("some requests failed")
 	}
 	return nil
 }
 
-// wrkSummary picks req/s, p50, p99 and errors out of wrk's report.
-func wrkSummary(report string) string {
-	var rps, p50, p99, errs string
-	for _, line := range strings.Split(report, "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 2 && f[0] == "Requests/sec:":
-			rps = f[1]
-		case len(f) == 2 && f[0] == "50%":
-			p50 = f[1]
-		case len(f) == 2 && f[0] == "99%":
-			p99 = f[1]
-		case strings.Contains(line, "Non-2xx") || strings.Contains(line, "Socket errors"):
-			errs += strings.TrimSpace(line) + " "
+// get fetches url with headers, returning its body and content type.
+func (b *bench) get(ctx context.Context, url string, headers ...string) ([]byte, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return body, resp.Header.Get("Content-Type"), err
+}
+
+type outcome struct{ errors int64 }
+
+// compareWithNginx loads the backend's listing of 100 tasks and nginx
+// serving the same bytes in alternating rounds, and prints each round, the
+// means and the ratio.
+func (b *bench) compareWithNginx(ctx context.Context, pprofAddr string) (outcome, error) {
+	auth := "Authorization: Bearer " + b.token("bench")
+	body, contentType, err := b.get(ctx, b.base+"/api/tasks", auth)
+	if err != nil {
+		return outcome{}, err
+	}
+	nginx, stop, err := startNginx(ctx, body, contentType)
+	if err != nil {
+		return outcome{}, err
+	}
+	defer stop()
+	served, servedType, err := b.get(ctx, nginx)
+	if err != nil {
+		return outcome{}, err
+	}
+	if !bytes.Equal(served, body) || servedType != contentType {
+		return outcome{}, fmt.Errorf("nginx serves %d bytes of %s, the backend %d of %s: not the same response", len(served), servedType, len(body), contentType)
+	}
+	fmt.Printf("GET /api/tasks of a user with 100 tasks (listing cached): the same %d bytes of %s from both\n", len(body), contentType)
+	fmt.Printf("  %-6s %14s %9s %9s   %14s %9s %9s\n", "round", "backend req/s", "p50", "p99", "nginx req/s", "p50", "p99")
+	var backend, static []wrkResult
+	var out outcome
+	before, err := b.counters(ctx)
+	if err != nil {
+		return out, err
+	}
+	for i := range b.o.rounds {
+		profiled := make(chan error, 1)
+		if i == 0 && pprofAddr != "" {
+			go func() { profiled <- b.profileCPU(ctx, pprofAddr, b.o.duration-2*time.Second) }()
+		} else {
+			profiled <- nil
+		}
+		r, err := runWrk(ctx, b.base+"/api/tasks", b.o.connections, b.o.duration, auth)
+		if err != nil {
+			return out, err
+		}
+		if err := <-profiled; err != nil {
+			return out, err
+		}
+		n, err := runWrk(ctx, nginx, b.o.connections, b.o.duration)
+		if err != nil {
+			return out, err
+		}
+		backend, static = append(backend, r), append(static, n)
+		out.errors += r.Errors + n.Errors
+		fmt.Printf("  %-6d %14.0f %9s %9s   %14.0f %9s %9s\n", i+1, r.PerSecond, ms(r.P50), ms(r.P99), n.PerSecond, ms(n.P50), ms(n.P99))
+	}
+	mb, mn := mean(backend), mean(static)
+	fmt.Printf("  %-6s %14.0f %9s %9s   %14.0f %9s %9s\n", "mean", mb.PerSecond, ms(mb.P50), ms(mb.P99), mn.PerSecond, ms(mn.P50), ms(mn.P99))
+	fmt.Printf("  backend/nginx: %.2f of the requests per second; p99 %.1f× nginx's; failed %d\n",
+		mb.PerSecond/mn.PerSecond, float64(mb.P99)/float64(mn.P99), out.errors)
+	after, err := b.counters(ctx)
+	if err != nil {
+		return out, err
+	}
+	delta := func(name string) float64 { return after[name] - before[name] }
+	listings := delta("todo_task_list_cache_hits_total") + delta("todo_task_list_cache_misses_total")
+	fmt.Printf("  %.0f listings: %.0f served from memory with no query (notifications kept them current), %.0f version queries for the rest\n",
+		listings, delta("todo_task_list_cache_trusted_hits_total"), delta("todo_task_list_version_queries_total"))
+	if pprofAddr != "" {
+		if err := b.profileAllocs(ctx, pprofAddr); err != nil {
+			return out, err
 		}
 	}
-	if errs == "" {
-		errs = "failed 0"
+	return out, nil
+}
+
+// counters reads the server's counters from /metrics, by name.
+func (b *bench) counters(ctx context.Context) (map[string]float64, error) {
+	body, _, err := b.get(ctx, b.base+"/metrics")
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("%8s req/s  p50 %-9s p99 %-9s %s", rps, p50, p99, errs)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if name, value, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(name, "#") && !strings.Contains(name, "{") {
+			if v, err := strconv.ParseFloat(value, 64); err == nil {
+				out[name] = v
+			}
+		}
+	}
+	return out, nil
+}
+
+// coldPaths measures what the cache does not serve: the first listing after
+// a write, a larger listing, and writes.
+func (b *bench) coldPaths(ctx context.Context) (outcome, error) {
+	var out outcome
+	fmt.Printf("\ncold paths, backend alone:\n")
+	// A write, then the listing it made stale: every read a cache miss.
+	var reads []time.Duration
+	deadline := time.Now().Add(b.o.duration)
+	for n := 0; time.Now().Before(deadline); n++ {
+		req, err := b.request(ctx, http.MethodPatch, fmt.Sprintf("/api/tasks/%d", b.freshTaskID(ctx)), "bench-fresh",
+			fmt.Appendf(nil, `{"title":"renamed %d"}`, n))
+		if err != nil {
+			return out, err
+		}
+		if err := b.expect(req, http.StatusOK); err != nil {
+			return out, err
+		}
+		start := time.Now()
+		if _, _, err := b.get(ctx, b.base+"/api/tasks", "Authorization: Bearer "+b.token("bench-fresh")); err != nil {
+			return out, err
+		}
+		reads = append(reads, time.Since(start))
+	}
+	slices.Sort(reads)
+	fmt.Printf("  %-44s p50 %9s  p99 %9s  (%d writes, each read once after)\n", "GET /api/tasks after a write (cache miss)",
+		ms(reads[len(reads)/2]), ms(reads[len(reads)*99/100]), len(reads))
+	big, err := runWrk(ctx, b.base+"/api/tasks", b.o.connections, b.o.duration, "Authorization: Bearer "+b.token("bench-1000"))
+	if err != nil {
+		return out, err
+	}
+	out.errors += big.Errors
+	fmt.Printf("  %-44s %7.0f req/s  p50 %9s  p99 %9s  failed %d\n", "GET /api/tasks, 1000 tasks (wrk)", big.PerSecond, ms(big.P50), ms(big.P99), big.Errors)
+	// Writes: by one user, whose writes all queue for the row of its list
+	// version, and by as many users as connections, closer to real traffic.
+	cfg := loadgen.Config{Concurrency: b.o.connections, Duration: b.o.duration, MaxRequests: b.o.maxRequests}
+	for _, users := range []int{1, b.o.connections} {
+		r, err := loadgen.Run(ctx, b.client, cfg, http.StatusCreated, func(ctx context.Context, n int64) (*http.Request, error) {
+			return b.request(ctx, http.MethodPost, "/api/tasks", fmt.Sprintf("bench-writer-%d-%d", users, n%int64(users)), fmt.Appendf(nil, `{"title":"created %d"}`, n))
+		})
+		if err != nil {
+			return out, err
+		}
+		out.errors += r.Failures
+		fmt.Printf("  %-44s %7.0f req/s  p50 %9s  p99 %9s  failed %d\n", fmt.Sprintf("POST /api/tasks, %d users (Go client)", users),
+			r.PerSecond(), ms(r.Percentile(50)), ms(r.Percentile(99)), r.Failures)
+	}
+	return out, nil
+}
+
+// freshTaskID is a task of bench-fresh, to rename.
+func (b *bench) freshTaskID(ctx context.Context) int64 {
+	if b.freshID == 0 {
+		body, _, err := b.get(ctx, b.base+"/api/tasks", "Authorization: Bearer "+b.token("bench-fresh"))
+		if err == nil {
+			if i := bytes.Index(body, []byte(`"id":`)); i >= 0 {
+				b.freshID, _ = strconv.ParseInt(string(bytes.TrimRight(bytes.SplitN(body[i+5:], []byte(","), 2)[0], "}")), 10, 64)
+			}
+		}
+	}
+	return b.freshID
+}
+
+func (b *bench) expect(req *http.Request, status int) error {
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != status {
+		return fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status)
+	}
+	return nil
+}
+
+func mean(rs []wrkResult) wrkResult {
+	var m wrkResult
+	for _, r := range rs {
+		m.PerSecond += r.PerSecond / float64(len(rs))
+		m.P50 += r.P50 / time.Duration(len(rs))
+		m.P99 += r.P99 / time.Duration(len(rs))
+	}
+	return m
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
 }
 
 func waitReady(ctx context.Context, url string, limit time.Duration) error {
