@@ -13,14 +13,19 @@ export interface ServerConfig {
   production: boolean;
   /** Better Auth's per-client rate limit (production only); on unless AUTH_RATE_LIMIT=off. */
   authRateLimit: boolean;
-  /** How long SIGTERM keeps serving, unready, before the server exits (SHUTDOWN_DELAY); null when invalid. */
+  /** How long SIGTERM keeps serving, unready, before the server stops accepting (SHUTDOWN_DELAY); null when invalid. */
   shutdownDelayMs: number | null;
+  /** How long requests in flight then have to finish (SHUTDOWN_TIMEOUT); null when invalid. */
+  shutdownTimeoutMs: number | null;
   /** How long start-up retries an unreachable database before it exits (DATABASE_START_TIMEOUT); null when invalid. */
   databaseStartTimeoutMs: number | null;
 }
 
 /** DATABASE_START_TIMEOUT's default, as the backend's. */
 export const DEFAULT_DATABASE_START_TIMEOUT_MS = 60_000;
+
+/** SHUTDOWN_TIMEOUT's default, as the backend's. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 15_000;
 
 /**
  * Values that stand in for a secret in examples and templates: whoever runs
@@ -55,6 +60,7 @@ export function serverConfig(env: Record<string, string | undefined> = process.e
     production: env.NODE_ENV === "production",
     authRateLimit: env.AUTH_RATE_LIMIT !== "off",
     shutdownDelayMs: env.SHUTDOWN_DELAY ? (parseDelay(env.SHUTDOWN_DELAY) ?? null) : 0,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT ? (parseDelay(env.SHUTDOWN_TIMEOUT) || null) : DEFAULT_SHUTDOWN_TIMEOUT_MS,
     databaseStartTimeoutMs: env.DATABASE_START_TIMEOUT
       ? (parseDelay(env.DATABASE_START_TIMEOUT) || null)
       : DEFAULT_DATABASE_START_TIMEOUT_MS,
@@ -82,6 +88,9 @@ export function configProblems(c: ServerConfig): string[] {
   }
   if (c.shutdownDelayMs === null) {
     problems.push("SHUTDOWN_DELAY must be a duration like 10s or 500ms");
+  }
+  if (c.shutdownTimeoutMs === null) {
+    problems.push("SHUTDOWN_TIMEOUT must be a positive duration like 15s");
   }
   if (c.databaseStartTimeoutMs === null) {
     problems.push("DATABASE_START_TIMEOUT must be a positive duration like 60s");

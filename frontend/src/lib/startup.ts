@@ -1,4 +1,4 @@
-import { configProblems, serverConfig } from "./config";
+import { configProblems, DEFAULT_SHUTDOWN_TIMEOUT_MS, serverConfig } from "./config";
 import { migrateAuth } from "./auth";
 import { drainOnSignals } from "./lifecycle";
 
@@ -36,7 +36,7 @@ export interface RetryOptions {
 
 /** Start-up's retries: until DATABASE_START_TIMEOUT, as the backend's. */
 export function startRetry(deadlineMs: number): RetryOptions {
-  return { deadlineMs, firstDelayMs: 500, maxDelayMs: 5_000 };
+  return { deadlineMs, firstDelayMs: 500, maxDelayMs: 1_000 };
 }
 
 /** Runs fn, retrying connection errors with exponential backoff until the deadline. */
@@ -68,7 +68,7 @@ export async function startup(retry?: RetryOptions): Promise<void> {
     console.warn("todo-frontend: AUTH_RATE_LIMIT=off: sign-in and sign-up are not rate limited");
   }
   if (process.env.NEXT_MANUAL_SIG_HANDLE) {
-    drainOnSignals(cfg.shutdownDelayMs ?? 0);
+    drainOnSignals({ delayMs: cfg.shutdownDelayMs ?? 0, timeoutMs: cfg.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS });
   }
   try {
     await withDatabaseRetry(migrateAuth, retry ?? startRetry(cfg.databaseStartTimeoutMs ?? 0));

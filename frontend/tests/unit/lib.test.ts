@@ -132,6 +132,13 @@ describe("configProblems", () => {
     expect(serverConfig({ SHUTDOWN_DELAY: "10s" }).shutdownDelayMs).toBe(10_000);
     expect(configProblems(serverConfig({ SHUTDOWN_DELAY: "soon" }))).toEqual(["SHUTDOWN_DELAY must be a duration like 10s or 500ms"]);
   });
+  it("reads SHUTDOWN_TIMEOUT, 15 s unless set, refusing what is not a positive duration", () => {
+    expect(serverConfig({}).shutdownTimeoutMs).toBe(15_000);
+    expect(serverConfig({ SHUTDOWN_TIMEOUT: "20s" }).shutdownTimeoutMs).toBe(20_000);
+    for (const bad of ["0", "later"]) {
+      expect(configProblems(serverConfig({ SHUTDOWN_TIMEOUT: bad }))).toEqual(["SHUTDOWN_TIMEOUT must be a positive duration like 15s"]);
+    }
+  });
   it.each(["change-me-to-at-least-32-random-characters", "CHANGEME-changeme-changeme-changeme!", "your-secret-here-your-secret-here-00"])(
     "refuses the placeholder %s in production, where it would sign real sessions",
     (secret) => {

@@ -43,7 +43,7 @@ describe("GET /api/health/ready", () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
     vi.stubEnv("DATABASE_URL", "sqlite://" + join(mkdtempSync(join(tmpdir(), "ready-")), "auth.db"));
     const exit = vi.fn();
-    drainOnSignals(100, exit);
+    drainOnSignals({ delayMs: 100, timeoutMs: 1000 }, exit);
     process.emit("SIGTERM");
     expect(isDraining()).toBe(true);
     expect((await readiness()).status).toBe(503);

@@ -195,6 +195,8 @@ func keptSecret(file string) (string, error) {
 // 127.0.0.1:port at publicURL; an empty secret leaves BETTER_AUTH_SECRET unset.
 func FrontendEnv(port int, backendURL, databaseURL, publicURL, secret string) []string {
 	env := []string{"PORT=" + strconv.Itoa(port), "HOSTNAME=127.0.0.1", "NODE_ENV=production",
+		// As the image: SIGTERM drains and shuts down gracefully (src/lib/lifecycle.ts).
+		"NEXT_MANUAL_SIG_HANDLE=true",
 		"NEXT_TELEMETRY_DISABLED=1", "BACKEND_URL=" + backendURL, "DATABASE_URL=" + databaseURL,
 		"BETTER_AUTH_URL=" + publicURL,
 		// Tests sign up many users quickly from one address.

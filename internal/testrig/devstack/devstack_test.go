@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,5 +155,114 @@ func TestDataDirKeepsTheAppAcrossRestarts(t *testing.T) {
 	}
 	if len(list.Tasks) != 1 || list.Tasks[0].Title != "buy milk" {
 		t.Fatalf("after the restart the tasks are %+v, want [buy milk]", list.Tasks)
+	}
+}
+
+// The production frontend, run as its image runs it, shuts down as the
+// backend does: on SIGTERM it answers unready and keeps serving for
+// SHUTDOWN_DELAY, then refuses new connections, lets the request in flight
+// (a slow answer of the backend through its proxy) finish within
+// SHUTDOWN_TIMEOUT and exits 0; one that outlasts the timeout is cut, and
+// the exit is 1.
+func TestFrontendShutsDownGracefully(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		slow     time.Duration // how long the backend takes to answer
+		timeout  string        // SHUTDOWN_TIMEOUT
+		wantCode int           // the frontend's exit status
+		wantBody string        // what the slow request got; "" for an error
+	}{
+		{"the request in flight finishes", 3 * time.Second, "10s", 0, "slow answer"},
+		{"one that outlasts the timeout is cut", 8 * time.Second, "1s", 1, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-time.After(tt.slow):
+					io.WriteString(w, "slow answer")
+				case <-r.Context().Done(): // the frontend cut it
+				}
+			}))
+			defer backend.Close()
+			port, err := FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			url := fmt.Sprintf("http://127.0.0.1:%d", port)
+			env := append(FrontendEnv(port, backend.URL, "sqlite://"+filepath.Join(t.TempDir(), "auth.db"), url,
+				"graceful-secret-0123456789abcdef-0123456789"), "SHUTDOWN_DELAY=1s", "SHUTDOWN_TIMEOUT="+tt.timeout)
+			cmd := FrontendCommand(frontendDir, env)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			defer cmd.Process.Kill()
+			if err := waitOK(t.Context(), url+"/api/health/ready", time.Minute); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			get := func(path string) (int, string, error) {
+				resp, err := http.Get(url + path)
+				if err != nil {
+					return 0, "", err
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b), err
+			}
+
+			type result struct {
+				body string
+				err  error
+			}
+			slow := make(chan result, 1)
+			go func() {
+				code, body, err := get("/api/tasks") // through the frontend's proxy to the slow backend
+				if err == nil && code != http.StatusOK {
+					err = fmt.Errorf("status %d", code)
+				}
+				slow <- result{body, err}
+			}()
+			time.Sleep(500 * time.Millisecond)
+			signalled := time.Now()
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond)
+			if code, _, err := get("/api/health/ready"); err != nil || code != http.StatusServiceUnavailable {
+				t.Errorf("readiness during the delay: %d %v, want 503", code, err)
+			}
+			if code, _, err := get("/api/health"); err != nil || code != http.StatusOK {
+				t.Errorf("a request during the delay: %d %v, want it served", code, err)
+			}
+			time.Sleep(time.Until(signalled.Add(1500 * time.Millisecond)))
+			if _, _, err := get("/api/health"); err == nil {
+				t.Error("a new connection was accepted after the delay")
+			}
+
+			got := <-slow
+			switch {
+			case tt.wantBody != "" && (got.err != nil || got.body != tt.wantBody):
+				t.Errorf("the request in flight got %q, %v; want %q", got.body, got.err, tt.wantBody)
+			case tt.wantBody == "" && got.err == nil:
+				t.Errorf("the request that outlasted SHUTDOWN_TIMEOUT got %q, want it cut", got.body)
+			}
+			select {
+			case err := <-exited:
+				code := 0
+				if ee, ok := err.(*exec.ExitError); ok {
+					code = ee.ExitCode()
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				if code != tt.wantCode {
+					t.Errorf("exit status %d, want %d\n%s", code, tt.wantCode, out.String())
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatalf("the frontend did not exit:\n%s", out.String())
+			}
+		})
 	}
 }
