@@ -74,17 +74,24 @@ func TestLivenessAndReadinessDiffer(t *testing.T) {
 	}
 }
 
-// Draining pods keep serving until load balancers have dropped them: each app
-// is told its delay, and Kubernetes waits longer than that before killing it.
+// Draining pods keep serving until load balancers have dropped them, then
+// finish what is in flight: each app is told its delay and its timeout, and
+// Kubernetes waits for both, and the exit, before killing it.
 func TestAppsDrainBeforeTheyStop(t *testing.T) {
 	for name, d := range objects[appsv1.Deployment](render(t, scenarios[0], "v1.33.0"), false) {
 		spec := d.Spec.Template.Spec
-		i := slices.IndexFunc(spec.Containers[0].Env, func(e corev1.EnvVar) bool { return e.Name == "SHUTDOWN_DELAY" })
-		if i < 0 || spec.Containers[0].Env[i].Value != "10s" {
-			t.Errorf("%s: SHUTDOWN_DELAY is not 10s", name)
+		env := func(key string) string {
+			i := slices.IndexFunc(spec.Containers[0].Env, func(e corev1.EnvVar) bool { return e.Name == key })
+			if i < 0 {
+				return ""
+			}
+			return spec.Containers[0].Env[i].Value
 		}
-		if spec.TerminationGracePeriodSeconds == nil || *spec.TerminationGracePeriodSeconds <= 10+15 {
-			t.Errorf("%s: terminationGracePeriodSeconds %v leaves no time for the drain and in-flight requests", name, spec.TerminationGracePeriodSeconds)
+		if env("SHUTDOWN_DELAY") != "10s" || env("SHUTDOWN_TIMEOUT") != "15s" {
+			t.Errorf("%s: SHUTDOWN_DELAY %q, SHUTDOWN_TIMEOUT %q; want 10s and 15s", name, env("SHUTDOWN_DELAY"), env("SHUTDOWN_TIMEOUT"))
+		}
+		if spec.TerminationGracePeriodSeconds == nil || *spec.TerminationGracePeriodSeconds < 10+15+5 {
+			t.Errorf("%s: terminationGracePeriodSeconds %v leaves no time for the drain, in-flight requests and the exit", name, spec.TerminationGracePeriodSeconds)
 		}
 	}
 }

@@ -50,6 +50,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"tests.resources.limits.cpu=-1", "cpu"},
 		{"backend.shutdownDelaySeconds=-1", "shutdownDelaySeconds"},
 		{"frontend.terminationGracePeriodSeconds=0", "terminationGracePeriodSeconds"},
+		{"backend.shutdownTimeoutSeconds=0", "shutdownTimeoutSeconds"},
 		{"networkPolicy.egress.database.cidrs[0]=everywhere", "cidrs"},
 		{"networkPolicy.egress.modelAPI.ports[0]=0", "ports"},
 		{"networkPolicy.egress.dns.ports=null", "ports"},
@@ -122,8 +123,11 @@ func TestRequiredValuesFailClearly(t *testing.T) {
 	}
 	tests := map[string][]string{
 		"secrets.databaseUrl is required": {"secrets.betterAuthSecret=" + authSecret},
-		"frontend.terminationGracePeriodSeconds (10) must exceed frontend.shutdownDelaySeconds (10)": {
-			"secrets.databaseUrl=postgres://x", "frontend.terminationGracePeriodSeconds=10"},
+		// The delay alone fits, the shutdown after it does not: the kubelet would kill the backend mid-shutdown.
+		"backend.terminationGracePeriodSeconds (25) must be at least backend.shutdownDelaySeconds (20) + backend.shutdownTimeoutSeconds (15) + 5 s to exit = 40": {
+			"secrets.databaseUrl=postgres://x", "backend.shutdownDelaySeconds=20", "backend.terminationGracePeriodSeconds=25"},
+		"frontend.terminationGracePeriodSeconds (30) must be at least frontend.shutdownDelaySeconds (10) + frontend.shutdownTimeoutSeconds (20) + 5 s to exit = 35": {
+			"secrets.databaseUrl=postgres://x", "frontend.shutdownTimeoutSeconds=20"},
 	}
 	for want, sets := range tests {
 		vals, _ := chart.Values(nil, sets)
