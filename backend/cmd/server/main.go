@@ -86,7 +86,9 @@ var errShuttingDown = errors.New("shutting down")
 // so the server either starts whole or exits. The caller closes the store.
 func openMigrated(ctx context.Context, cfg config.Config) (*store.DB, []int, error) {
 	deadline := time.Now().Add(cfg.DatabaseStartTimeout)
-	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+	// Waits of at most a second: a pod is ready (and a rollout moves on) about
+	// as soon as its database is, and a connection attempt costs little.
+	for wait := 500 * time.Millisecond; ; wait = min(2*wait, time.Second) {
 		db, applied, err := tryOpenMigrated(ctx, cfg)
 		if err == nil || errors.Is(err, errMigrationRefused) {
 			return db, applied, err
