@@ -240,10 +240,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := cfg.Init(flags, o.namespace, "secret", func(string, ...any) {}); err != nil {
 		return fmt.Errorf("connect to the cluster: %w", err)
 	}
-	rel := deploy.NewReleaser(cfg, o.namespace, o.timeout)
+	kube, err := kubeClient(flags)
+	if err != nil {
+		return err
+	}
+	rel := deploy.NewReleaser(cfg, kube, o.namespace, o.timeout)
 	switch cmd {
 	case "install":
 		ch, vals, err := load(o)
+		if err != nil {
+			return err
+		}
+		selector := "app.kubernetes.io/instance=" + o.release
+		existing, err := deploy.PodUIDs(ctx, kube, o.namespace, selector)
 		if err != nil {
 			return err
 		}
@@ -253,14 +262,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(out, "release %s revision %d %s in %s\n", r.Name, r.Version, r.Info.Status, time.Since(start).Round(time.Second))
+		// Where the time went: the new pods' start-up, by the cluster's clock.
+		timeline, err := deploy.Timeline(ctx, kube, o.namespace, selector, existing)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(out, timeline)
 		return nil
 	case "prove":
 		if o.url == "" {
 			return errors.New("prove needs --url")
-		}
-		kube, err := kubeClient(flags)
-		if err != nil {
-			return err
 		}
 		env := proof.Env{Kube: kube, Namespace: o.namespace, Release: o.release, URL: o.url, Host: o.host,
 			Timeout: o.timeout, RolloutSets: o.rolloutSets}
@@ -272,10 +283,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			if err != nil {
 				return err
 			}
-			_, err = deploy.NewReleaser(cfg, o.namespace, timeout).Apply(ctx, o.release, ch, vals)
+			_, err = deploy.NewReleaser(cfg, kube, o.namespace, timeout).Apply(ctx, o.release, ch, vals)
 			return err
 		}
-		env.Rollback = func(_ context.Context, revision int) error { return rel.Rollback(o.release, revision) }
+		env.Rollback = func(ctx context.Context, revision int) error { return rel.Rollback(ctx, o.release, revision) }
 		env.Revision = func() (int, error) {
 			r, err := rel.Deployed(o.release)
 			if err != nil {
@@ -299,10 +310,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	case "wait":
-		kube, err := kubeClient(flags)
-		if err != nil {
-			return err
-		}
 		start := time.Now()
 		selector := o.selector
 		if selector == "" {
@@ -322,7 +329,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprint(out, summary)
 		return err
 	case "rollback":
-		return rel.Rollback(o.release, o.revision)
+		return rel.Rollback(ctx, o.release, o.revision)
 	default: // uninstall
 		return rel.Uninstall(o.release)
 	}

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -18,13 +20,24 @@ type WorkloadStatus struct {
 	Kind, Name       string
 	Desired, Ready   int32
 	Updated, Current bool
+	// OldPods are the pods of earlier templates that still exist, terminating
+	// ones included: a Deployment's status stops counting a pod as soon as it
+	// is signalled, while it may serve for its whole drain.
+	OldPods int
 }
 
-// Done reports whether the rollout finished: every replica updated and ready.
-func (s WorkloadStatus) Done() bool { return s.Updated && s.Current && s.Ready >= s.Desired }
+// Done reports whether the rollout finished: every replica updated and
+// ready, and no pod of an earlier template left.
+func (s WorkloadStatus) Done() bool {
+	return s.Updated && s.Current && s.Ready >= s.Desired && s.OldPods == 0
+}
 
 func (s WorkloadStatus) String() string {
-	return fmt.Sprintf("%s/%s %d/%d ready", s.Kind, s.Name, s.Ready, s.Desired)
+	out := fmt.Sprintf("%s/%s %d/%d ready", s.Kind, s.Name, s.Ready, s.Desired)
+	if s.OldPods > 0 {
+		out += fmt.Sprintf(", %d old pod(s) still there", s.OldPods)
+	}
+	return out
 }
 
 // Rollout lists the workloads of selector in namespace with their state.
@@ -39,8 +52,16 @@ func Rollout(ctx context.Context, kube kubernetes.Interface, namespace, selector
 		return nil, fmt.Errorf("list statefulsets: %w", err)
 	}
 	var out []WorkloadStatus
-	for _, d := range deps.Items {
-		out = append(out, deploymentStatus(d))
+	if len(deps.Items) > 0 {
+		old, err := oldPods(ctx, kube, namespace, opts, deps.Items)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range deps.Items {
+			st := deploymentStatus(d)
+			st.OldPods = old[d.UID]
+			out = append(out, st)
+		}
 	}
 	for _, s := range sets.Items {
 		out = append(out, statefulSetStatus(s))
@@ -58,10 +79,53 @@ func deploymentStatus(d appsv1.Deployment) WorkloadStatus {
 	return WorkloadStatus{
 		Kind: "Deployment", Name: d.Name, Desired: desired, Ready: st.AvailableReplicas,
 		Current: st.ObservedGeneration >= d.Generation,
-		// Old pods gone and every pod on the new template.
+		// Every pod counted on the new template; the old ones that still
+		// exist are counted apart (OldPods).
 		Updated: st.UpdatedReplicas == desired && st.Replicas == desired,
 	}
 }
+
+// oldPods counts, by Deployment UID, the pods of opts that belong to a
+// ReplicaSet other than their Deployment's current one (whose revision
+// annotation is the Deployment's), whether or not they are terminating.
+func oldPods(ctx context.Context, kube kubernetes.Interface, namespace string, opts metav1.ListOptions, deps []appsv1.Deployment) (map[types.UID]int, error) {
+	sets, err := kube.AppsV1().ReplicaSets(namespace).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list replicasets: %w", err)
+	}
+	revision := map[types.UID]string{}
+	for _, d := range deps {
+		revision[d.UID] = d.Annotations[revisionAnnotation]
+	}
+	// The ReplicaSets of an earlier template, each with its Deployment.
+	old := map[types.UID]types.UID{}
+	for _, rs := range sets.Items {
+		owner := metav1.GetControllerOf(&rs)
+		if owner == nil || owner.Kind != "Deployment" {
+			continue
+		}
+		if want, ok := revision[owner.UID]; ok && rs.Annotations[revisionAnnotation] != want {
+			old[rs.UID] = owner.UID
+		}
+	}
+	pods, err := kube.CoreV1().Pods(namespace).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	count := map[types.UID]int{}
+	for _, p := range pods.Items {
+		if owner := metav1.GetControllerOf(&p); owner != nil {
+			if dep, ok := old[owner.UID]; ok {
+				count[dep]++
+			}
+		}
+	}
+	return count, nil
+}
+
+// revisionAnnotation is the Deployment controller's: a Deployment's current
+// revision, and the revision of each of its ReplicaSets.
+const revisionAnnotation = "deployment.kubernetes.io/revision"
 
 func statefulSetStatus(s appsv1.StatefulSet) WorkloadStatus {
 	desired := int32(1)
@@ -80,12 +144,18 @@ func statefulSetStatus(s appsv1.StatefulSet) WorkloadStatus {
 type WaitOptions struct {
 	Timeout  time.Duration
 	Interval time.Duration // 2 s when zero
+	// FailFast ends the wait as soon as a pod not among Existing is in a
+	// state that waiting does not cure (see Hopeless).
+	FailFast bool
+	Existing map[types.UID]bool
 }
 
-// Wait polls until every workload of selector has rolled out. A cluster that
-// does not answer yet (a k3s just started) is asked again until the timeout.
-// On timeout it returns an error that says what is not ready and why:
-// container states of its pods and the namespace's recent warning events.
+// Wait polls until every workload of selector has rolled out: updated,
+// ready, and no pod of an earlier template left, not even a terminating one
+// (it may serve until its drain ends). A cluster that does not answer yet (a
+// k3s just started) is asked again until the timeout. On timeout it returns
+// an error that says what is not ready and why: container states of its pods
+// and the namespace's recent warning events.
 func Wait(ctx context.Context, kube kubernetes.Interface, namespace, selector string, o WaitOptions) ([]WorkloadStatus, error) {
 	if o.Interval == 0 {
 		o.Interval = 2 * time.Second
@@ -101,6 +171,11 @@ func Wait(ctx context.Context, kube kubernetes.Interface, namespace, selector st
 		}
 		if err == nil && len(status) > 0 && pending == 0 {
 			return status, nil
+		}
+		if err == nil && o.FailFast {
+			if found, herr := Hopeless(ctx, kube, namespace, selector, o.Existing); herr == nil && len(found) > 0 {
+				return status, fmt.Errorf("rollout cannot finish: %s:\n%s", strings.Join(found, "; "), Explain(ctx, kube, namespace, selector, status))
+			}
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
@@ -171,4 +246,96 @@ func podProblems(p corev1.Pod) []string {
 		}
 	}
 	return out
+}
+
+// hopelessReasons are the waiting states that waiting does not cure: the
+// image cannot be pulled (or must not be), the container's configuration
+// names what does not exist, or it keeps crashing.
+var hopelessReasons = []string{"ErrImageNeverPull", "InvalidImageName", "ImagePullBackOff",
+	"CreateContainerConfigError", "CrashLoopBackOff"}
+
+// Hopeless describes the pods of selector, other than those of known, whose
+// containers are in a state that waiting does not cure; none when all may
+// still become ready.
+func Hopeless(ctx context.Context, kube kubernetes.Interface, namespace, selector string, known map[types.UID]bool) ([]string, error) {
+	pods, err := kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	var out []string
+	for _, p := range pods.Items {
+		if known[p.UID] || p.DeletionTimestamp != nil {
+			continue
+		}
+		for _, c := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			if w := c.State.Waiting; w != nil && slices.Contains(hopelessReasons, w.Reason) {
+				out = append(out, strings.TrimSpace(fmt.Sprintf("pod %s: container %s %s %s", p.Name, c.Name, w.Reason, w.Message)))
+			}
+		}
+	}
+	return out, nil
+}
+
+// PodUIDs are the UIDs of the pods of selector now.
+func PodUIDs(ctx context.Context, kube kubernetes.Interface, namespace, selector string) (map[types.UID]bool, error) {
+	pods, err := kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	uids := make(map[types.UID]bool, len(pods.Items))
+	for _, p := range pods.Items {
+		uids[p.UID] = true
+	}
+	return uids, nil
+}
+
+// Timeline says when each pod of selector not among existing was created,
+// scheduled, started and ready, in seconds from the first one's creation:
+// where an install or upgrade spent its time. The times are the cluster's
+// own, to the second.
+func Timeline(ctx context.Context, kube kubernetes.Interface, namespace, selector string, existing map[types.UID]bool) (string, error) {
+	pods, err := kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return "", fmt.Errorf("list pods: %w", err)
+	}
+	var fresh []corev1.Pod
+	for _, p := range pods.Items {
+		if !existing[p.UID] {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(fresh) == 0 {
+		return "", nil
+	}
+	sort.Slice(fresh, func(i, j int) bool {
+		a, b := fresh[i].CreationTimestamp, fresh[j].CreationTimestamp
+		return a.Before(&b) || a.Equal(&b) && fresh[i].Name < fresh[j].Name
+	})
+	zero := fresh[0].CreationTimestamp.Time
+	at := func(t metav1.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return fmt.Sprintf("+%ds", int(t.Sub(zero).Seconds()))
+	}
+	condition := func(p corev1.Pod, kind corev1.PodConditionType) metav1.Time {
+		for _, c := range p.Status.Conditions {
+			if c.Type == kind && c.Status == corev1.ConditionTrue {
+				return c.LastTransitionTime
+			}
+		}
+		return metav1.Time{}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-48s %8s %10s %8s %6s\n", "pod", "created", "scheduled", "started", "ready")
+	for _, p := range fresh {
+		var started metav1.Time
+		for _, c := range p.Status.ContainerStatuses {
+			if r := c.State.Running; r != nil && (started.IsZero() || r.StartedAt.After(started.Time)) {
+				started = r.StartedAt
+			}
+		}
+		fmt.Fprintf(&b, "%-48s %8s %10s %8s %6s\n", p.Name, at(p.CreationTimestamp), at(condition(p, corev1.PodScheduled)), at(started), at(condition(p, corev1.PodReady)))
+	}
+	return b.String(), nil
 }

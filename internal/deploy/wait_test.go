@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -149,5 +151,93 @@ func TestStatefulSetRollout(t *testing.T) {
 	ss.Status.CurrentRevision = "r2"
 	if !statefulSetStatus(ss).Done() {
 		t.Error("an updated, ready StatefulSet counted as not done")
+	}
+}
+
+// A rollout as a real cluster reports it: the Deployment's status counts
+// only the new pods as soon as the old one is signalled, while the old pod
+// exists, terminating, for its whole drain.
+func TestWaitLastsUntilNoOldPodIsLeft(t *testing.T) {
+	d := deployment("todo-backend", 2, 2, 2, 2, 2)
+	d.UID, d.Annotations = "dep", map[string]string{revisionAnnotation: "2"}
+	replicaSet := func(uid, revision string) *appsv1.ReplicaSet {
+		return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "todo-backend-" + uid, Namespace: "apps", UID: types.UID(uid), Labels: labelsOf(),
+			Annotations:     map[string]string{revisionAnnotation: revision},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}}}
+	}
+	pod := func(name, rs string, terminating bool) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "apps", UID: types.UID(name), Labels: labelsOf(),
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "todo-backend-" + rs, UID: types.UID(rs), Controller: ptr(true)}}}}
+		if terminating {
+			p.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+		}
+		return p
+	}
+	for _, tt := range []struct {
+		name      string
+		goneAfter int32 // polls until the old pod is deleted; 0: never
+		wantErr   string
+	}{
+		{"the old pod exits during the wait", 4, ""},
+		{"the old pod never exits", 0, "Deployment/todo-backend 2/2 ready, 1 old pod(s) still there"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset(d, replicaSet("old", "1"), replicaSet("new", "2"),
+				pod("new-1", "new", false), pod("new-2", "new", false), pod("old-1", "old", true))
+			var polls atomic.Int32
+			kube.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+				if polls.Add(1) == tt.goneAfter {
+					kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "apps", "old-1")
+				}
+				return false, nil, nil
+			})
+			status, err := Wait(context.Background(), kube, "apps", sel, WaitOptions{Timeout: 50 * time.Millisecond, Interval: time.Millisecond})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if polls.Load() < tt.goneAfter || len(status) != 1 || status[0].OldPods != 0 {
+				t.Fatalf("Wait returned %v after %d polls, before the old pod was gone (poll %d)", status, polls.Load(), tt.goneAfter)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestTimeline(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	at := func(s int) metav1.Time { return metav1.NewTime(t0.Add(time.Duration(s) * time.Second)) }
+	pod := func(name string, created, scheduled, started, ready int) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "apps", UID: types.UID(name), Labels: labelsOf(), CreationTimestamp: at(created)},
+			Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: at(scheduled)}}}}
+		if started >= 0 {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: at(started)}}}}
+		}
+		if ready >= 0 {
+			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: at(ready)})
+		}
+		return p
+	}
+	kube := fake.NewClientset(pod("backend-1", 2, 2, 9, 14), pod("postgresql-0", 0, 1, 3, 10), pod("frontend-1", 2, 3, -1, -1), pod("old", -60, -60, -58, -50))
+	got, err := Timeline(t.Context(), kube, "apps", sel, map[types.UID]bool{"old": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(got), "\n")
+	want := [][]string{{"pod", "created", "scheduled", "started", "ready"},
+		{"postgresql-0", "+0s", "+1s", "+3s", "+10s"}, {"backend-1", "+2s", "+2s", "+9s", "+14s"}, {"frontend-1", "+2s", "+3s", "-", "-"}}
+	if len(lines) != len(want) {
+		t.Fatalf("timeline:\n%s", got)
+	}
+	for i, w := range want {
+		if f := strings.Fields(lines[i]); !slices.Equal(f, w) {
+			t.Errorf("line %d = %q, want %q", i, f, w)
+		}
 	}
 }

@@ -7,28 +7,15 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
-
 	"github.com/todo-app/todo-app/internal/chart"
 	"github.com/todo-app/todo-app/internal/deploy/deploytest"
 )
-
-func rolledOut(name string) *appsv1.Deployment {
-	one := int32(1)
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "todo", Labels: map[string]string{"app.kubernetes.io/instance": "todo"}},
-		Spec:       appsv1.DeploymentSpec{Replicas: &one},
-		Status:     appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1},
-	}
-}
 
 // helmEnv is an Env whose Helm hooks drive an in-memory release of the real
 // chart; upgrades with BrokenSets never become ready.
 func helmEnv(t *testing.T) (Env, *[][]string) {
 	t.Helper()
-	r, cluster := deploytest.NewReleaser(time.Minute)
+	r, cluster := deploytest.NewReleaser("todo", time.Minute)
 	ch, err := chart.Load("../../helm-chart")
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +27,7 @@ func helmEnv(t *testing.T) (Env, *[][]string) {
 			return err
 		}
 		if slices.Contains(sets, BrokenSets[0]) {
-			cluster.FailNextWait.Store(true)
+			cluster.BreakNext.Store(true)
 		}
 		_, err = r.Apply(ctx, "todo", ch, vals)
 		return err
@@ -49,12 +36,12 @@ func helmEnv(t *testing.T) (Env, *[][]string) {
 		t.Fatal(err)
 	}
 	var upgrades [][]string
-	e := env(fake.NewClientset(rolledOut("todo-todo-app-backend"), rolledOut("todo-todo-app-frontend")))
+	e := env(cluster.Kube)
 	e.Upgrade = func(ctx context.Context, sets []string, _ time.Duration) error {
 		upgrades = append(upgrades, sets)
 		return apply(ctx, sets)
 	}
-	e.Rollback = func(_ context.Context, revision int) error { return r.Rollback("todo", revision) }
+	e.Rollback = func(ctx context.Context, revision int) error { return r.Rollback(ctx, "todo", revision) }
 	e.Revision = func() (int, error) {
 		rel, err := r.Deployed("todo")
 		if err != nil {
