@@ -115,7 +115,9 @@ func (m *TodoApp) preloadImages(tag string, forProofs bool) *dagger.Directory {
 
 // ephemeralCluster starts a fresh k3s for one deploy with images preloaded,
 // and returns it with a kubeconfig for a container that binds it as k3sHost.
-func (m *TodoApp) ephemeralCluster(ctx context.Context, images *dagger.Directory) (*dagger.Service, *dagger.File, error) {
+// The kubeconfig holds the cluster's admin key: it is a Secret from the
+// moment it is read, so that Dagger keeps it out of every log.
+func (m *TodoApp) ephemeralCluster(ctx context.Context, images *dagger.Directory) (*dagger.Service, *dagger.Secret, error) {
 	run := rand.Text()[:12] // no two runs share state
 	config := dag.CacheVolume("todo-app-k3s-config-" + run)
 	svc, err := m.k3s(k3sSpec{state: dag.CacheVolume("todo-app-k3s-state-" + run), config: config, images: images})
@@ -125,12 +127,12 @@ func (m *TodoApp) ephemeralCluster(ctx context.Context, images *dagger.Directory
 	if svc, err = svc.Start(ctx); err != nil {
 		return nil, nil, fmt.Errorf("start k3s: %w", describe(err))
 	}
-	kubeconfig, err := m.kubeconfig(config, "https://"+k3sHost+":6443", 300).Sync(ctx)
+	kubeconfig, err := m.kubeconfig(config, "https://"+k3sHost+":6443", 300).Contents(ctx)
 	if err != nil {
 		svc.Stop(context.WithoutCancel(ctx))
 		return nil, nil, fmt.Errorf("k3s kubeconfig: %w", describe(err))
 	}
-	return svc, kubeconfig, nil
+	return svc, dag.SetSecret("todo-app-k3s-kubeconfig-"+run, kubeconfig), nil
 }
 
 // Cluster is a k3s cluster to keep running while you work: a target for

@@ -26,8 +26,9 @@ type Step struct {
 
 // Steps lists the deploy tool's commands: install, rollout wait, helm test,
 // then (on k3s, whose Traefik starts with the cluster) the ingress
-// controller's rollout, and the smoke test through the Ingress. Nothing waits
-// for what it does not need: the install starts as soon as the API answers.
+// controller's rollout, the smoke test through the Ingress, and the
+// credentials' fingerprints. Nothing waits for what it does not need: the
+// install starts as soon as the API answers.
 func (p DeployPlan) Steps() []Step {
 	common := []string{"--release", p.Release, "--namespace", p.Namespace}
 	install := append(append([]string{"todoctl", "install", "--chart", "helm-chart", "--timeout", "10m"}, common...), p.valueArgs()...)
@@ -40,7 +41,10 @@ func (p DeployPlan) Steps() []Step {
 		steps = append(steps, Step{"ingress controller", []string{"todoctl", "wait", "--namespace", "kube-system",
 			"--selector", "app.kubernetes.io/name=traefik", "--timeout", "5m"}})
 	}
-	return append(steps, Step{"smoke", []string{"todoctl", "smoke", "--url", p.SmokeURL, "--host", p.Values.Host}})
+	return append(steps, Step{"smoke", []string{"todoctl", "smoke", "--url", p.SmokeURL, "--host", p.Values.Host}},
+		// The fingerprints of the credentials the deploy handled (none shown),
+		// to check its logs, and any later ones, for them.
+		Step{"credentials", append([]string{"todoctl", "fingerprints"}, common...)})
 }
 
 // ProofSets are the overrides the proofs need: a second replica of each app

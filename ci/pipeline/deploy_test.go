@@ -24,7 +24,7 @@ func TestDeployPlanSteps(t *testing.T) {
 		names = append(names, s.Name)
 	}
 	// Nothing waits for what it does not need: only the smoke test needs Traefik.
-	if got := strings.Join(names, ","); got != "install,rollout,helm test,ingress controller,smoke" {
+	if got := strings.Join(names, ","); got != "install,rollout,helm test,ingress controller,smoke,credentials" {
 		t.Fatalf("steps = %s", got)
 	}
 	install := strings.Join(steps[0].Args, " ")
@@ -40,6 +40,9 @@ func TestDeployPlanSteps(t *testing.T) {
 	}
 	if got := strings.Join(steps[4].Args, " "); got != "todoctl smoke --url http://k3s --host todo.local" {
 		t.Errorf("smoke = %s", got)
+	}
+	if got := strings.Join(steps[5].Args, " "); got != "todoctl fingerprints --release todo --namespace todo" {
+		t.Errorf("credentials = %s", got)
 	}
 	p.WaitForIngress = false
 	if slices.ContainsFunc(p.Steps(), func(s Step) bool { return s.Name == "ingress controller" }) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/todo-app/todo-app/internal/fingerprint"
 	"github.com/todo-app/todo-app/internal/smoke"
 	"github.com/todo-app/todo-app/internal/testrig/devstack"
 	"github.com/todo-app/todo-app/internal/testrig/pipelinetest"
@@ -27,7 +29,7 @@ import (
 // what it prints: the cluster's key, generated passwords, the auth secret.
 
 // deploySteps are the steps every deploy report must show, in order.
-var deploySteps = []string{"install", "rollout", "helm test", "smoke"}
+var deploySteps = []string{"install", "rollout", "helm test", "smoke", "credentials"}
 
 // deploy deploys to an ephemeral k3s, as `dagger call deploy` does for a user.
 func (t *selftest) deploy(ctx context.Context) (string, error) {
@@ -39,10 +41,11 @@ func (t *selftest) deploy(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w\n%s", err, out)
 	}
-	if err := t.noCredentials("deploy", out, nil); err != nil {
+	checked, err := t.noCredentials("deploy", out, nil)
+	if err != nil {
 		return "", err
 	}
-	return times + "; no credential in its output", nil
+	return times + "; " + checked, nil
 }
 
 // existingCluster serves the module's cluster as a standing one (as a user
@@ -100,8 +103,11 @@ func (t *selftest) existingCluster(ctx context.Context) (string, error) {
 	for k, v := range secret.Data {
 		known["the release's "+k] = string(v)
 	}
-	for log, stdout := range map[string]string{"cluster-kubeconfig": exported, "cluster-deploy": out} {
-		if err := t.noCredentials(log, stdout, known); err != nil {
+	var checked string
+	for _, log := range []string{"cluster-kubeconfig", "cluster-deploy"} {
+		stdout := map[string]string{"cluster-kubeconfig": exported, "cluster-deploy": out}[log]
+		// The kubeconfig's export prints no fingerprints: the deploy's name the same credentials.
+		if checked, err = t.noCredentials(log, stdout+"\n"+out, known); err != nil {
 			return "", err
 		}
 	}
@@ -120,7 +126,7 @@ func (t *selftest) existingCluster(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("smoke test from this machine:\n%s", report)
 	}
 	return fmt.Sprintf("deployed in %s through 3 tunnels (%s); kubeconfig on 127.0.0.1:%d works here; runs %d images from the registry here; "+
-		"smoke from here %d steps; no credential in the output", took.Round(time.Second), times, api, len(images), len(report.Steps)), nil
+		"smoke from here %d steps; %s", took.Round(time.Second), times, api, len(images), len(report.Steps), checked), nil
 }
 
 // prove runs the deploy-time proofs and checks each one's figures against
@@ -154,27 +160,42 @@ func (t *selftest) prove(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := t.noCredentials("prove", out, nil); err != nil {
+	checked, err := t.noCredentials("prove", text, nil)
+	if err != nil {
 		return "", err
 	}
 	var lines []string
 	for _, n := range names {
 		lines = append(lines, n+": "+figures[n])
 	}
-	return fmt.Sprintf("%d proofs meet their goals%s\n    %s", len(names), note, strings.Join(lines, "\n    ")), nil
+	return fmt.Sprintf("%d proofs meet their goals%s; %s\n    %s", len(names), note, checked, strings.Join(lines, "\n    ")), nil
 }
 
 // noCredentials fails when what a call printed, or its log, holds a
-// credential: one of known, or anything shaped like one.
-func (t *selftest) noCredentials(log, stdout string, known map[string]string) error {
+// credential: one of known, one the report's fingerprints name (the
+// release's generated values and the kubeconfig's key, read from the
+// cluster by the deploy's last step), or anything shaped like one. The
+// report must name the kubeconfig's key and at least 3 values of the
+// release: a check of nothing proves nothing. It says what it checked.
+func (t *selftest) noCredentials(log, stdout string, known map[string]string) (string, error) {
 	logged, err := os.ReadFile(filepath.Join(t.out, "logs", log+".log"))
 	if err != nil {
-		return err
+		return "", err
 	}
-	if found := pipelinetest.FindCredentials(stdout+"\n"+string(logged), known); len(found) > 0 {
-		return fmt.Errorf("dagger call %s printed %s (logs/%s.log)", log, strings.Join(found, ", "), log)
+	fps := fingerprint.Parse(stdout)
+	var names []string
+	for _, f := range fps {
+		names = append(names, f.Name)
 	}
-	return nil
+	if len(fps) < 4 || !slices.Contains(names, "kubeconfig/client-key") {
+		return "", fmt.Errorf("dagger call %s: its report fingerprints %v: want the kubeconfig's key and the release's values", log, names)
+	}
+	text := stdout + "\n" + string(logged)
+	found := append(pipelinetest.FindCredentials(text, known), fingerprint.Find(text, fps)...)
+	if len(found) > 0 {
+		return "", fmt.Errorf("dagger call %s printed %s (logs/%s.log)", log, strings.Join(found, ", "), log)
+	}
+	return fmt.Sprintf("none of %d credentials (%s) in its output", len(fps), strings.Join(names, ", ")), nil
 }
 
 // running is a `dagger call` left running (a service's up).

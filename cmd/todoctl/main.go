@@ -10,6 +10,8 @@
 //	todoctl rollback  [--revision N]                         back to a revision (default: previous)
 //	todoctl uninstall
 //	todoctl prove     --url U [--host H] [--proof NAME]...    deploy-time proofs; -f/--set as for install
+//	todoctl fingerprints                                     SHA-256 and length of each credential of the release
+//	                                                         and the kubeconfig, to check logs for them
 //	todoctl package   [--out DIR]                            the packaged chart (.tgz)
 //	todoctl push      --package F --ref oci://HOST/PATH      push a packaged chart; REGISTRY_USERNAME/PASSWORD;
 //	                  [--plain-http]                         http, not https (always so for localhost)
@@ -43,6 +45,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -55,11 +58,13 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/todo-app/todo-app/internal/chart"
 	"github.com/todo-app/todo-app/internal/deploy"
+	"github.com/todo-app/todo-app/internal/fingerprint"
 	"github.com/todo-app/todo-app/internal/images"
 	"github.com/todo-app/todo-app/internal/proof"
 	"github.com/todo-app/todo-app/internal/sbom"
@@ -95,7 +100,7 @@ type options struct {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: todoctl render|install|wait|test|smoke|rollback|uninstall [flags]")
+		return errors.New("usage: todoctl render|install|wait|test|smoke|prove|fingerprints|rollback|uninstall [flags]")
 	}
 	cmd := args[0]
 	var o options
@@ -324,6 +329,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "rolled out in %s\n", time.Since(start).Round(time.Second))
 		return nil
+	case "fingerprints":
+		return printFingerprints(ctx, out, kube, flags, o)
 	case "test":
 		summary, err := rel.Test(o.release)
 		fmt.Fprint(out, summary)
@@ -418,7 +425,39 @@ func startTunnels(ctx context.Context, cmd string, o options) error {
 var forwarding sync.Once
 
 // clusterCommands are the commands that talk to the cluster's API server.
-var clusterCommands = []string{"install", "wait", "test", "rollback", "uninstall", "prove"}
+var clusterCommands = []string{"install", "wait", "test", "rollback", "uninstall", "prove", "fingerprints"}
+
+// printFingerprints prints the fingerprint of every credential a deploy
+// handles: the release's secret values and the kubeconfig's own. Whoever
+// holds the deploy's logs can then check that none is in them (see package
+// fingerprint) without being shown any.
+func printFingerprints(ctx context.Context, out io.Writer, kube kubernetes.Interface, flags *genericclioptions.ConfigFlags, o options) error {
+	pods, err := kube.CoreV1().Pods(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + o.release})
+	if err != nil {
+		return fmt.Errorf("list pods: %w", err)
+	}
+	values, err := deploy.SecretValues(ctx, kube, o.namespace, pods.Items)
+	if err != nil {
+		return err
+	}
+	if len(values) == 0 {
+		return fmt.Errorf("no pod of release %s takes a value from a Secret", o.release)
+	}
+	rc, err := flags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	for name, v := range map[string]string{"kubeconfig/client-key": string(rc.KeyData), "kubeconfig/token": rc.BearerToken, "kubeconfig/password": rc.Password} {
+		if v != "" {
+			values[name] = v
+		}
+	}
+	fmt.Fprintf(out, "%d credentials, none of them in this report; a log holds one where a stretch of its length has its SHA-256:\n", len(values))
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		fmt.Fprintln(out, fingerprint.Of(name, values[name]))
+	}
+	return nil
+}
 
 func kubeClient(flags *genericclioptions.ConfigFlags) (kubernetes.Interface, error) {
 	rc, err := flags.ToRESTConfig()

@@ -3,11 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/todo-app/todo-app/internal/fingerprint"
 )
 
 func TestRenderDevValues(t *testing.T) {
@@ -128,5 +137,48 @@ func TestSourceDateEpoch(t *testing.T) {
 	}
 	if !bytes.Equal(first.Bytes(), second.Bytes()) {
 		t.Error("two packages with SOURCE_DATE_EPOCH set differ")
+	}
+}
+
+// fingerprints names every credential of the release and the kubeconfig's
+// key, and shows none of them.
+func TestPrintFingerprints(t *testing.T) {
+	key := "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIFakeKeyForTheTest\n-----END EC PRIVATE KEY-----\n"
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: k, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: admin, user: {client-certificate-data: `+base64.StdEncoding.EncodeToString([]byte("a certificate"))+`, client-key-data: `+base64.StdEncoding.EncodeToString([]byte(key))+`}}]
+contexts: [{name: k, context: {cluster: k, user: admin}}]
+current-context: k
+`), 0o600)
+	ref := func(key string) corev1.EnvVar {
+		return corev1.EnvVar{Name: strings.ToUpper(key), ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "todo-todo-app"}, Key: key}}}
+	}
+	kube := fake.NewClientset(
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "be", Namespace: "todo", Labels: map[string]string{"app.kubernetes.io/instance": "todo"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "backend", Env: []corev1.EnvVar{ref("database-url"), ref("better-auth-secret")}}}}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "todo-todo-app", Namespace: "todo"}, Data: map[string][]byte{
+			"database-url": []byte("postgres://todo:pw-0123456789@db/todo"), "better-auth-secret": []byte("auth-secret-0123456789abcdef")}})
+	flags := genericclioptions.NewConfigFlags(true)
+	flags.KubeConfig = &kubeconfig
+	var out bytes.Buffer
+	if err := printFingerprints(t.Context(), &out, kube, flags, options{release: "todo", namespace: "todo"}); err != nil {
+		t.Fatal(err)
+	}
+	fps := fingerprint.Parse(out.String())
+	var names []string
+	for _, f := range fps {
+		names = append(names, f.Name)
+	}
+	if want := []string{"kubeconfig/client-key", "todo-todo-app/better-auth-secret", "todo-todo-app/database-url"}; !slices.Equal(names, want) {
+		t.Fatalf("fingerprints of %v, want %v:\n%s", names, want, out.String())
+	}
+	if leaked := fingerprint.Find(out.String(), fps); len(leaked) > 0 {
+		t.Fatalf("the fingerprints show %v", leaked)
+	}
+	if got := fingerprint.Find("key: "+base64.StdEncoding.EncodeToString([]byte(key)), fps); !slices.Equal(got, []string{"kubeconfig/client-key"}) {
+		t.Fatalf("the kubeconfig's key not found by its fingerprint: %v", got)
 	}
 }
