@@ -66,14 +66,16 @@ func (m *TodoApp) Deploy(
 }
 
 // Prove deploys to an ephemeral k3s (two replicas of each app, the backend's
-// HPA on with a 30 s scale-down window) as deploy does, then runs the deploy-time proofs through the Ingress, each reporting
-// a line of figures: pod-loss (failed requests while pods are replaced),
-// persistence (rows lost across restarts of every pod), rolling-update
-// (failed requests during a rollout), rollback (a broken upgrade rolled back
-// while serving, then a rollback to the earlier revision), autoscaling (time
-// to scale up under load, peak replicas, scale-down) and security (running
-// users, secrets in pod specs, service account tokens, the NetworkPolicy
-// keeping outsiders from PostgreSQL, and the image scan).
+// HPA on with a 30 s scale-down window) as deploy does, then runs the
+// deploy-time proofs through the Ingress, each reporting its figures:
+// pod-loss, rolling-update and rollback under users' traffic (the page, the
+// auth API, reads, writes, streamed chat: each kind failed 0, no
+// acknowledged write lost), until the disturbance is over (the old or
+// deleted pods gone, their replacements ready); persistence (rows lost
+// across restarts of every pod); autoscaling (time to scale up under load,
+// peak replicas, scale-down); security (running users, secrets in pod specs,
+// service account tokens, the NetworkPolicy keeping outsiders from
+// PostgreSQL, and the image scan).
 // +cache="never"
 // +check
 func (m *TodoApp) Prove(
@@ -172,7 +174,8 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		d.record("cluster", "", start, "k3s started, its images imported, its API server answering")
 		d.stop = func() { svc.Stop(context.WithoutCancel(ctx)) }
 		d.plan.Values.IngressClass, d.plan.WaitForIngress, d.plan.SmokeURL = "traefik", true, "http://"+k3sHost
-		runner = runner.WithServiceBinding(k3sHost, svc).WithMountedFile("/kube/config", kubeconfig)
+		runner = runner.WithServiceBinding(k3sHost, svc)
+		t.kubeconfig = kubeconfig
 	} else {
 		if t.registry == "" || t.url == "" {
 			return nil, fmt.Errorf("--kubeconfig needs --registry (where the cluster pulls images) and --url (where its Ingress answers)")
@@ -202,8 +205,9 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		}
 		d.record("push", "", start, strings.Join(refs, "\n"))
 		d.plan.Values.Registry = t.registry
-		runner = runner.WithMountedSecret("/kube/config", t.kubeconfig, dagger.ContainerWithMountedSecretOpts{Mode: 0o400})
 	}
+	// Either cluster's kubeconfig, a Secret end to end: mounted, never in a layer or a log.
+	runner = runner.WithMountedSecret("/kube/config", t.kubeconfig, dagger.ContainerWithMountedSecretOpts{Mode: 0o400})
 	// A per-run value in every exec's cache key: each step must run against this cluster.
 	d.runner = runner.WithEnvVariable("KUBECONFIG", "/kube/config").WithEnvVariable("DEPLOY_RUN", run)
 	return d, nil

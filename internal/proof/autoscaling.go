@@ -50,8 +50,8 @@ func Autoscaling(ctx context.Context, env Env) Result {
 
 	t := startTraffic(ctx, env, session.Token(), 16) // enough to load the backend's CPU
 	peak, upAfter, err := watchReplicas(ctx, env, replicas, func(n int32) bool { return n > minReplicas }, minReplicas)
-	// Keep the load for 15 more polls to see the peak, then release it.
-	for i := 0; err == nil && i < 15; i++ {
+	// Keep the load for 5 more polls to see the peak, then release it.
+	for i := 0; err == nil && i < 5; i++ {
 		time.Sleep(env.poll())
 		if n, rerr := replicas(); rerr == nil {
 			peak = max(peak, n)

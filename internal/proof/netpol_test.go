@@ -24,7 +24,7 @@ func service(component string, port int32) *corev1.Service {
 
 // netpolCluster runs probe pods instantly: a connection to a port in open succeeds.
 func netpolCluster(open ...string) *fake.Clientset {
-	kube := fake.NewClientset(appPod("be-1", 1000, true), &networkingv1.NetworkPolicy{ObjectMeta: labelled("postgresql")},
+	kube := fake.NewClientset(appPod("be-1", 1000, true, dbRef), secret(), &networkingv1.NetworkPolicy{ObjectMeta: labelled("postgresql")},
 		service("postgresql", 5432), service("frontend", 3000))
 	kube.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		p := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Persistence creates tasks and a conversation, restarts every pod of the
-// release (PostgreSQL, backend, frontend) and finds every row again
+// release at once (PostgreSQL, backend, frontend) and finds every row again
 // (goal: 0 rows lost).
 func Persistence(ctx context.Context, env Env) Result {
 	s, err := signUp(ctx, env)
@@ -29,17 +31,28 @@ func Persistence(ctx context.Context, env Env) Result {
 	}
 	rows := len(titles) + 1 + 2 // tasks, the chat's task, its two messages
 
+	// Every pod at once, as after a power cut: the apps start again before
+	// their database does, and must wait for it.
 	start := time.Now()
+	type restart struct {
+		selector  string
+		deleted   []types.UID
+		wereReady int
+	}
+	var restarts []restart
 	for _, component := range []string{"postgresql", "backend", "frontend"} {
 		sel := env.selector(component)
-		deleted, wereReady, err := deletePods(ctx, env, sel, 0)
+		deleted, wereReady, err := deletePods(ctx, env, sel)
 		if err != nil {
 			if component == "postgresql" && strings.Contains(err.Error(), "no pods match") {
 				continue // an external database: nothing in the cluster to restart
 			}
 			return Result{Figures: "restart failed", Err: err}
 		}
-		if err := waitReplaced(ctx, env, sel, deleted, max(wereReady, 1)); err != nil {
+		restarts = append(restarts, restart{sel, deleted, max(wereReady, 1)})
+	}
+	for _, r := range restarts {
+		if err := waitReplaced(ctx, env, r.selector, r.deleted, r.wereReady); err != nil {
 			return Result{Figures: "restart failed", Err: err}
 		}
 	}

@@ -36,9 +36,11 @@ type Env struct {
 	Poll time.Duration
 
 	// Upgrade applies the release again with extra --set values, atomically
-	// within timeout (rolling-update, rollback).
+	// within timeout, and waits until no old pod is left (rolling-update,
+	// rollback).
 	Upgrade func(ctx context.Context, sets []string, timeout time.Duration) error
-	// Rollback returns the release to a revision (0: the previous one).
+	// Rollback returns the release to a revision (0: the previous one) and
+	// waits for it.
 	Rollback func(ctx context.Context, revision int) error
 	// Revision is the deployed revision.
 	Revision func() (int, error)
@@ -63,15 +65,26 @@ func cmpOr(d, def time.Duration) time.Duration {
 type Result struct {
 	Name    string
 	Figures string
-	Err     error
+	// Lines are more figures, a line each: one per kind of traffic.
+	Lines []string
+	Err   error
 }
 
 func (r Result) String() string {
+	var b strings.Builder
 	if r.Err != nil {
-		return fmt.Sprintf("%-12s FAILED  %s: %v", r.Name, r.Figures, r.Err)
+		fmt.Fprintf(&b, "%-12s FAILED  %s: %v", r.Name, r.Figures, r.Err)
+	} else {
+		fmt.Fprintf(&b, "%-12s ok      %s", r.Name, r.Figures)
 	}
-	return fmt.Sprintf("%-12s ok      %s", r.Name, r.Figures)
+	for _, l := range r.Lines {
+		b.WriteString("\n" + LineIndent + l)
+	}
+	return b.String()
 }
+
+// LineIndent starts each of a Result's Lines.
+const LineIndent = "    | "
 
 // Proof proves one property of a running release.
 type Proof func(ctx context.Context, env Env) Result
@@ -166,27 +179,24 @@ func ready(p corev1.Pod) bool {
 	})
 }
 
-// deletePods deletes pods of selector, at most limit of them (0: all), and
-// returns their UIDs and how many were ready before. Replacements are told
-// apart by UID, not name: a StatefulSet re-creates a pod under the same name.
-func deletePods(ctx context.Context, env Env, selector string, limit int) (deleted []types.UID, wereReady int, err error) {
+// deletePods deletes the pods of selector that are not terminating already,
+// and returns their UIDs and how many were ready before. Replacements are
+// told apart by UID, not name: a StatefulSet re-creates a pod under the same
+// name.
+func deletePods(ctx context.Context, env Env, selector string) (deleted []types.UID, wereReady int, err error) {
 	pods, err := env.Kube.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list pods %s: %w", selector, err)
 	}
 	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
 		if ready(p) {
 			wereReady++
 		}
-	}
-	for _, p := range pods.Items {
-		if limit > 0 && len(deleted) == limit {
-			break
-		}
-		// The precondition makes sure a pod of that name re-created meanwhile is not deleted instead.
-		err := env.Kube.CoreV1().Pods(env.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: metav1.NewUIDPreconditions(string(p.UID))})
-		if err != nil {
-			return deleted, wereReady, fmt.Errorf("delete pod %s: %w", p.Name, err)
+		if err := deletePod(ctx, env, p); err != nil {
+			return deleted, wereReady, err
 		}
 		deleted = append(deleted, p.UID)
 	}
@@ -196,13 +206,22 @@ func deletePods(ctx context.Context, env Env, selector string, limit int) (delet
 	return deleted, wereReady, nil
 }
 
+// deletePod deletes p, and not a pod of the same name made since (a
+// StatefulSet's replacement): the precondition names its UID.
+func deletePod(ctx context.Context, env Env, p corev1.Pod) error {
+	err := env.Kube.CoreV1().Pods(env.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: metav1.NewUIDPreconditions(string(p.UID))})
+	if err != nil {
+		return fmt.Errorf("delete pod %s: %w", p.Name, err)
+	}
+	return nil
+}
+
 // waitReplaced waits until selector has want ready pods, none of them deleted.
 func waitReplaced(ctx context.Context, env Env, selector string, deleted []types.UID, want int) error {
-	deadline := time.Now().Add(env.timeout())
-	for {
+	return poll(ctx, env, func() (bool, error) {
 		pods, err := env.Kube.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
-			return err
+			return false, err
 		}
 		n := 0
 		for _, p := range pods.Items {
@@ -211,10 +230,23 @@ func waitReplaced(ctx context.Context, env Env, selector string, deleted []types
 			}
 		}
 		if n >= want {
+			return true, nil
+		}
+		return false, fmt.Errorf("%s: %d of %d new pods ready", selector, n, want)
+	})
+}
+
+// poll calls check every env.poll() until it is done, or fails with its last
+// error after env.timeout().
+func poll(ctx context.Context, env Env, check func() (done bool, err error)) error {
+	deadline := time.Now().Add(env.timeout())
+	for {
+		done, err := check()
+		if done {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %d of %d new pods ready after %s", selector, n, want, env.timeout())
+			return fmt.Errorf("after %s: %w", env.timeout(), err)
 		}
 		select {
 		case <-ctx.Done():
@@ -224,32 +256,23 @@ func waitReplaced(ctx context.Context, env Env, selector string, deleted []types
 	}
 }
 
-// underTraffic runs f while steady authenticated traffic flows, and returns
-// what the traffic measured. Traffic starts 2 s before f and ends 2 s after.
-func underTraffic(ctx context.Context, env Env, f func() error) (loadgen.Result, error) {
-	session, err := signUp(ctx, env)
+// underTraffic runs f while users' traffic of every kind flows: it starts
+// 2 s before f, and f decides how long it runs past the disturbance.
+func underTraffic(ctx context.Context, env Env, f func(t *userTraffic) error) (trafficResult, error) {
+	t, err := startUserTraffic(ctx, env)
 	if err != nil {
-		return loadgen.Result{}, fmt.Errorf("sign up: %w", err)
+		return trafficResult{}, err
 	}
-	t := startTraffic(ctx, env, session.Token(), 4) // steady, not a stress test
 	time.Sleep(2 * time.Second)
-	ferr := f()
-	time.Sleep(2 * time.Second)
-	return t.finish(), ferr
+	ferr := f(t)
+	return t.finish(ctx), ferr
 }
 
 // judge turns a proof's own error and the traffic it ran under into its
-// result: any failed request fails the proof, and so does no traffic at all.
-func judge(figures string, load loadgen.Result, err error, while string) Result {
-	switch {
-	case err != nil:
-		return Result{Figures: figures, Err: err}
-	case load.Requests == 0:
-		return Result{Figures: figures, Err: errors.New("no traffic reached the app")}
-	case load.Failures > 0:
-		return Result{Figures: figures, Err: fmt.Errorf("%d requests failed %s", load.Failures, while)}
-	}
-	return Result{Figures: figures}
+// result: any failed request of any kind fails the proof, and so do a kind
+// that sent none and a lost write.
+func judge(figures string, traffic trafficResult, err error, while string) Result {
+	return Result{Figures: figures + "; " + traffic.summary(), Lines: traffic.lines(), Err: errors.Join(err, traffic.err(while))}
 }
 
 // signUp makes a user for the proof, through the Ingress.

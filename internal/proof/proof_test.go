@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -124,9 +125,10 @@ func TestPodLoss(t *testing.T) {
 	if r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	if !strings.Contains(r.Figures, "failed requests 0 of ") || strings.Contains(r.Figures, "of 0,") {
+	if !regexp.MustCompile(`^deleted be-1 \(serving\), replacement ready in \S+, gone in \S+; deleted fe-1 \(serving\), replacement ready in \S+, gone in \S+; failed 0 of`).MatchString(r.Figures) {
 		t.Fatalf("figures = %s", r.Figures)
 	}
+	checkTraffic(t, r)
 	pods, _ := kube.CoreV1().Pods("todo").List(t.Context(), metav1.ListOptions{})
 	running, replaced := 0, 0
 	for _, p := range pods.Items {
@@ -148,12 +150,12 @@ func TestPersistenceAcrossRealRestarts(t *testing.T) {
 	restarted := map[string]int{}
 	var mu sync.Mutex
 	kube := fakeCluster(t, func(component string) {
+		mu.Lock() // the stack restarts one process at a time
+		defer mu.Unlock()
 		if err := stack.Restart(context.Background(), component); err != nil {
 			t.Errorf("restart %s: %v", component, err)
 		}
-		mu.Lock()
 		restarted[component]++
-		mu.Unlock()
 	}, readyPod("pg-0", "postgresql"), readyPod("be-1", "backend"), readyPod("fe-1", "frontend"))
 	r := Persistence(t.Context(), env(kube))
 	t.Log(r)
@@ -176,6 +178,42 @@ func TestPodLossFailsWhenNothingIsRunning(t *testing.T) {
 	r := PodLoss(t.Context(), env(fakeCluster(t, nil)))
 	if r.Err == nil || !strings.Contains(r.Err.Error(), "no pods match") {
 		t.Fatalf("result = %v", r)
+	}
+}
+
+// Pod loss deletes a pod that serves: not one already terminating, which
+// would test nothing.
+func TestPodLossSkipsTerminatingPods(t *testing.T) {
+	draining := readyPod("be-1", "backend")
+	draining.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	kube := fakeCluster(t, nil, draining, readyPod("be-2", "backend"), readyPod("fe-1", "frontend"), readyPod("fe-2", "frontend"))
+	l, err := loseServingPod(t.Context(), env(kube), "app.kubernetes.io/component=backend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.name != "be-2" {
+		t.Fatalf("deleted %s, want be-2, the one serving", l.name)
+	}
+}
+
+// checkTraffic checks a proof's lines: one per kind of traffic, each with
+// requests and none failed.
+func checkTraffic(t *testing.T, r Result) {
+	t.Helper()
+	var kinds []string
+	for _, line := range r.Lines {
+		m := regexp.MustCompile(`^(\w+)\s+failed 0 of [1-9]\d*,`).FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("line %q: not a kind's traffic with requests and 0 failed", line)
+			continue
+		}
+		kinds = append(kinds, m[1])
+	}
+	if want := []string{"page", "auth", "reads", "writes", "chat"}; !slices.Equal(kinds, want) {
+		t.Errorf("kinds of traffic %v, want %v", kinds, want)
+	}
+	if !strings.Contains(r.Figures, ", writes lost 0 of ") {
+		t.Errorf("figures %q: writes lost", r.Figures)
 	}
 }
 

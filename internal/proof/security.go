@@ -3,15 +3,15 @@ package proof
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-)
 
-// minSecretLen: shorter values (empty keys, "on") would match by accident.
-const minSecretLen = 6
+	"github.com/todo-app/todo-app/internal/deploy"
+)
 
 // Security checks the running release's pods: every running container's
 // user is non-root (as the kubelet reports the process's uid where the
@@ -24,7 +24,7 @@ func Security(ctx context.Context, env Env) Result {
 	if err != nil {
 		return Result{Err: fmt.Errorf("list pods: %w", err)}
 	}
-	secrets, err := secretValues(ctx, env, pods.Items)
+	secrets, err := deploy.SecretValues(ctx, env.Kube, env.Namespace, pods.Items)
 	if err != nil {
 		return Result{Err: err}
 	}
@@ -62,6 +62,10 @@ func Security(ctx context.Context, env Env) Result {
 		"%d secret values absent from pod specs, no service account tokens", containers, running, fromStatus, len(secrets))
 	if running == 0 {
 		return Result{Figures: figures, Err: fmt.Errorf("no running pods match %s", env.selector(""))}
+	}
+	if len(secrets) == 0 {
+		// The apps take their credentials from Secrets: none read means none checked.
+		return Result{Figures: figures, Err: errors.New("no secret value was checked: no pod takes one from a Secret")}
 	}
 	if len(problems) > 0 {
 		return Result{Figures: figures, Err: fmt.Errorf("%s", strings.Join(problems, "; "))}
@@ -119,32 +123,4 @@ func tokenMounted(p corev1.Pod) bool {
 		}
 	}
 	return false
-}
-
-// secretValues are the values of every Secret the pods reference, by
-// "secret/key".
-func secretValues(ctx context.Context, env Env, pods []corev1.Pod) (map[string]string, error) {
-	names := map[string]bool{}
-	for _, p := range pods {
-		for _, c := range p.Spec.Containers {
-			for _, e := range c.Env {
-				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-					names[e.ValueFrom.SecretKeyRef.Name] = true
-				}
-			}
-		}
-	}
-	values := map[string]string{}
-	for name := range names {
-		s, err := env.Kube.CoreV1().Secrets(env.Namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("read secret %s: %w", name, err)
-		}
-		for k, v := range s.Data {
-			if len(v) >= minSecretLen {
-				values[name+"/"+k] = string(v)
-			}
-		}
-	}
-	return values, nil
 }

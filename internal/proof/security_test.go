@@ -66,3 +66,12 @@ func TestSecurityFindsViolations(t *testing.T) {
 		}
 	}
 }
+
+// A check of no secret value proves nothing: the proof fails rather than pass on it.
+func TestSecurityFailsWhenItCheckedNoSecret(t *testing.T) {
+	kube := fake.NewClientset(appPod("be-1", 1000, true), appPod("fe-1", 1001, true), secret())
+	r := Security(t.Context(), Env{Kube: kube, Namespace: "todo", Release: "todo"})
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "no secret value was checked") {
+		t.Fatalf("result = %v, want a failure saying no secret was checked", r)
+	}
+}

@@ -201,13 +201,30 @@ func retryAfter(h http.Header) (time.Duration, bool) {
 }
 
 func (u *user) send(ctx context.Context, method, path string, payload []byte) (*http.Response, []byte, error) {
+	req, err := u.newRequest(ctx, method, path, payload)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp, b, err
+}
+
+// newRequest is a request as the app's page sends it: to the Host the
+// Ingress answers for, with the Origin Better Auth expects and, to the
+// backend's API, the bearer token (once fetched).
+func (u *user) newRequest(ctx context.Context, method, path string, payload []byte) (*http.Request, error) {
 	var rd io.Reader
 	if payload != nil {
 		rd = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.base+path, rd)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if u.o.Host != "" {
 		req.Host = u.o.Host
@@ -221,13 +238,7 @@ func (u *user) send(ctx context.Context, method, path string, payload []byte) (*
 	if u.token != "" && strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/api/auth/") {
 		req.Header.Set("Authorization", "Bearer "+u.token)
 	}
-	resp, err := u.client.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp, b, err
+	return req, nil
 }
 
 func (u *user) origin() string {
@@ -286,7 +297,7 @@ func (u *user) awaitHealth(ctx context.Context, limit time.Duration) error {
 
 func (u *user) signUp(ctx context.Context) error {
 	return u.expect(ctx, "POST", "/api/auth/sign-up/email",
-		map[string]string{"email": u.email, "password": "smoke-" + rand.Text(), "name": "Smoke Test"}, 200, nil)
+		map[string]string{"email": u.email, "password": "smoke-" + rand.Text(), "name": Name}, 200, nil)
 }
 
 func (u *user) fetchToken(ctx context.Context) error {
@@ -351,4 +362,22 @@ func (s *Session) Token() string { return s.u.token }
 // when out is not nil.
 func (s *Session) Expect(ctx context.Context, method, path string, body any, status int, out any) error {
 	return s.u.expect(ctx, method, path, body, status, out)
+}
+
+// Name is the name the session's user signed up with, which the app's page
+// greets them by.
+const Name = "Smoke Test"
+
+// NewRequest is a request of the session's user (see user.newRequest); its
+// cookies (the Better Auth session) come from Client's jar.
+func (s *Session) NewRequest(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
+	return s.u.newRequest(ctx, method, path, body)
+}
+
+// Client sends the session's requests with its cookies; it does not follow
+// redirects, so that a page that sends the user to sign in shows as such.
+func (s *Session) Client() *http.Client {
+	c := *s.u.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }

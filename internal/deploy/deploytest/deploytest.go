@@ -5,6 +5,7 @@ package deploytest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync/atomic"
 	"time"
@@ -26,7 +27,8 @@ import (
 )
 
 // Cluster accepts every object Helm applies. Kube holds the release's
-// workloads, rolled out, as the Releaser's wait sees them.
+// workloads, rolled out, as the Releaser's wait sees them, and the apps'
+// pods: each apply rolls them, as a rolling update does.
 type Cluster struct {
 	kubefake.PrintingKubeClient
 	Kube      *fake.Clientset
@@ -35,7 +37,11 @@ type Cluster struct {
 	// is never pulled), as an upgrade to a missing image does; the apply
 	// after it (Helm's rollback) replaces it.
 	BreakNext atomic.Bool
+	rollouts  atomic.Int32
 }
+
+// Drain is how long an old pod of a rollout terminates before it is gone.
+const Drain = 300 * time.Millisecond
 
 // Release is the release name the workloads belong to.
 const Release = "todo"
@@ -66,6 +72,7 @@ func (c *Cluster) apply() {
 	}
 	_, _ = c.Kube.AppsV1().Deployments(c.namespace).Update(ctx, backend, metav1.UpdateOptions{})
 	if !broken {
+		c.roll(ctx)
 		return
 	}
 	_, _ = c.Kube.CoreV1().Pods(c.namespace).Create(ctx, &corev1.Pod{
@@ -76,6 +83,37 @@ func (c *Cluster) apply() {
 				Message: `Container image "todo-backend:does-not-exist" is not present with pull policy of Never`}}}}},
 	}, metav1.CreateOptions{})
 }
+
+// roll replaces the apps' pods: a new ready one for each app at once, the
+// old ones terminating for Drain, then gone.
+func (c *Cluster) roll(ctx context.Context) {
+	revision := c.rollouts.Add(1)
+	pods, _ := c.Kube.CoreV1().Pods(c.namespace).List(ctx, metav1.ListOptions{})
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil || p.Name == BrokenPod {
+			continue
+		}
+		now := metav1.Now()
+		p.DeletionTimestamp = &now
+		_, _ = c.Kube.CoreV1().Pods(c.namespace).Update(ctx, &p, metav1.UpdateOptions{})
+		go func() {
+			time.Sleep(Drain)
+			_ = c.Kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), c.namespace, p.Name)
+		}()
+	}
+	for _, app := range []string{"backend", "frontend"} {
+		name := fmt.Sprintf("todo-todo-app-%s-%d", app, revision)
+		_, _ = c.Kube.CoreV1().Pods(c.namespace).Create(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.namespace, UID: types.UID(name),
+				Labels: map[string]string{"app.kubernetes.io/instance": Release, "app.kubernetes.io/component": app},
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: fmt.Sprintf("todo-todo-app-%s-rs%d", app, revision),
+					UID: types.UID(fmt.Sprintf("rs-%s-%d", app, revision)), Controller: ptr(true)}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+		}, metav1.CreateOptions{})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // RolledOut is a Deployment of the release with every replica updated and available.
 func RolledOut(namespace, name string) *appsv1.Deployment {

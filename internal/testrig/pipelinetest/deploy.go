@@ -70,28 +70,56 @@ func CheckDeploy(report string, want ...string) (string, error) {
 // proofLine is a proof's line as `todoctl prove` prints it.
 var proofLine = regexp.MustCompile(`(?m)^(pod-loss|persistence|rolling-update|rollback|autoscaling|security)\s+(ok|FAILED)\s+(.*)$`)
 
+// usersTraffic is the end of the first line of each proof under users'
+// traffic: every request of every kind served, every acknowledged write kept.
+const usersTraffic = `failed 0 of [1-9]\d* requests of 5 kinds, writes lost 0 of [1-9]\d*$`
+
 // ProofGoals are, for each deploy-time proof, what its figures must show.
 var ProofGoals = map[string][]*regexp.Regexp{
-	"pod-loss":       {regexp.MustCompile(`^failed requests 0 of [1-9]\d*,`)},
-	"persistence":    {regexp.MustCompile(`^rows lost 0 of [1-9]\d* after restarting every pod`)},
-	"rolling-update": {regexp.MustCompile(`^failed requests 0 of [1-9]\d* during a rollout`)},
-	"rollback": {regexp.MustCompile(`^broken upgrade failed and rolled back in \S+, failed requests 0 of [1-9]\d*;`),
-		regexp.MustCompile(`rollback to revision (\d+) \(now \d+\)`)},
+	"pod-loss": {regexp.MustCompile(`^(deleted \S+ \(serving\), replacement ready in \S+, gone in \S+; ){2}` + usersTraffic)},
+	"persistence": {regexp.MustCompile(`^rows lost 0 of [1-9]\d* after restarting every pod`)},
+	"rolling-update": {regexp.MustCompile(`^rollout \S+; window: first old pod signalled at \+(\S+), the last of [1-9]\d* deleted at \+(\S+), ` +
+		`load ran (\S+) past it \(drain delay (\S+)\); ` + usersTraffic)},
+	"rollback": {regexp.MustCompile(`^broken upgrade failed and rolled back in \S+; rollback to revision (\d+) \(now \d+\) in \S+; ` + usersTraffic)},
 	"autoscaling": {regexp.MustCompile(`^scaled up from (\d+) after \S+ under load .*, peak (\d+) replicas; back to (\d+) `)},
 	"security": {regexp.MustCompile(`^\d+ containers in [1-9]\d* running pods non-root`),
-		regexp.MustCompile(`\d+ secret values absent from pod specs, no service account tokens`),
+		regexp.MustCompile(`[1-9]\d* secret values absent from pod specs, no service account tokens`),
 		regexp.MustCompile(`NetworkPolicy: a pod outside the app cannot reach PostgreSQL \(it does reach the frontend\)`)},
 }
 
+// TrafficKinds are the kinds of users' traffic a proof under traffic
+// reports a line of figures for, in order.
+var TrafficKinds = []string{"page", "auth", "reads", "writes", "chat"}
+
+// kindLine is a kind's line below its proof's, as `todoctl prove` prints it.
+var kindLine = regexp.MustCompile(`^    \| (\w+)\s+failed (\d+) of (\d+),`)
+
 // CheckProofs finds each named proof's line in out and checks its figures
-// against its goal; it returns each proof's figures by name.
+// against its goal, and the proofs under users' traffic a line per kind,
+// each with requests and none failed; it returns each proof's figures by
+// name.
 func CheckProofs(out string, names ...string) (map[string]string, error) {
 	found := map[string]string{}
+	kinds := map[string][]string{}
 	var problems []string
-	for _, m := range proofLine.FindAllStringSubmatch(out, -1) {
-		found[m[1]] = m[3]
-		if m[2] != "ok" {
-			problems = append(problems, m[1]+" FAILED: "+m[3])
+	current := ""
+	for _, line := range strings.Split(out, "\n") {
+		if m := proofLine.FindStringSubmatch(line); m != nil {
+			current = m[1]
+			found[current] = m[3]
+			if m[2] != "ok" {
+				problems = append(problems, current+" FAILED: "+m[3])
+			}
+			continue
+		}
+		m := kindLine.FindStringSubmatch(line)
+		if m == nil || current == "" {
+			current = ""
+			continue
+		}
+		kinds[current] = append(kinds[current], m[1])
+		if m[2] != "0" || m[3] == "0" {
+			problems = append(problems, fmt.Sprintf("%s: %s failed %s of %s", current, m[1], m[2], m[3]))
 		}
 	}
 	for _, name := range names {
@@ -105,13 +133,21 @@ func CheckProofs(out string, names ...string) (map[string]string, error) {
 				problems = append(problems, fmt.Sprintf("%s: %q does not show %s", name, figures, goal))
 			}
 		}
-		if name == "autoscaling" {
-			m := ProofGoals[name][0].FindStringSubmatch(figures)
-			if m != nil {
-				from, peak, back := atoi(m[1]), atoi(m[2]), atoi(m[3])
-				if peak <= from || back != from {
-					problems = append(problems, fmt.Sprintf("autoscaling: from %d to a peak of %d and back to %d: want more pods under load, then the minimum again", from, peak, back))
-				}
+		if strings.Contains(ProofGoals[name][0].String(), usersTraffic) && !slices.Equal(kinds[name], TrafficKinds) {
+			problems = append(problems, fmt.Sprintf("%s: lines for the kinds %v, want %v", name, kinds[name], TrafficKinds))
+		}
+		switch m := ProofGoals[name][0].FindStringSubmatch(figures); {
+		case m == nil:
+		case name == "autoscaling":
+			from, peak, back := atoi(m[1]), atoi(m[2]), atoi(m[3])
+			if peak <= from || back != from {
+				problems = append(problems, fmt.Sprintf("autoscaling: from %d to a peak of %d and back to %d: want more pods under load, then the minimum again", from, peak, back))
+			}
+		case name == "rolling-update":
+			past, _ := time.ParseDuration(m[3])
+			delay, _ := time.ParseDuration(m[4])
+			if past < delay {
+				problems = append(problems, fmt.Sprintf("rolling-update: the load ran %s past the last old pod, less than the drain delay %s", m[3], m[4]))
 			}
 		}
 	}

@@ -59,12 +59,19 @@ func TestCheckDeploy(t *testing.T) {
 	}
 }
 
-const proofsOut = `autoscaling  ok      scaled up from 2 after 33s under load (412 req/s), peak 4 replicas; back to 2 1m2s after the load (scale-down window 30 s; the chart's default is 300 s)
+const trafficLines = `    | page    failed 0 of 88, p50 31ms, p99 90ms
+    | auth    failed 0 of 40, p50 9ms, p99 20ms
+    | reads   failed 0 of 20311, p50 2ms, p99 9ms
+    | writes  failed 0 of 901, p50 4ms, p99 12ms; 451 tasks created and 450 completed, acknowledged; lost 0
+    | chat    failed 0 of 9, p50 20ms, p99 40ms; each reply streamed to its done event
+`
+
+var proofsOut = `autoscaling  ok      scaled up from 2 after 33s under load (412 req/s), peak 4 replicas; back to 2 1m2s after the load (scale-down window 30 s; the chart's default is 300 s)
 persistence  ok      rows lost 0 of 6 after restarting every pod, serving again in 41.2s
-pod-loss     ok      failed requests 0 of 38873, full replica sets again in 22.1s
-rollback     ok      broken upgrade failed and rolled back in 2m4s, failed requests 0 of 123000; rollback to revision 3 (now 5) in 9.8s
-rolling-update ok      failed requests 0 of 59699 during a rollout of 1m8.7s
-security     ok      12 containers in 6 running pods non-root (uid reported by the kubelet for 12), 3 secret values absent from pod specs, no service account tokens; NetworkPolicy: a pod outside the app cannot reach PostgreSQL (it does reach the frontend)
+pod-loss     ok      deleted todo-todo-app-backend-7f9-abcde (serving), replacement ready in 6.1s, gone in 11.4s; deleted todo-todo-app-frontend-5c8-fghij (serving), replacement ready in 7.2s, gone in 11.6s; failed 0 of 21349 requests of 5 kinds, writes lost 0 of 901
+` + trafficLines + `rollback     ok      broken upgrade failed and rolled back in 4.2s; rollback to revision 3 (now 5) in 1.8s; failed 0 of 21349 requests of 5 kinds, writes lost 0 of 901
+` + trafficLines + `rolling-update ok      rollout 31.2s; window: first old pod signalled at +9.1s, the last of 4 deleted at +33.5s, load ran 10.9s past it (drain delay 10s); failed 0 of 21349 requests of 5 kinds, writes lost 0 of 901
+` + trafficLines + `security     ok      12 containers in 6 running pods non-root (uid reported by the kubelet for 12), 3 secret values absent from pod specs, no service account tokens; NetworkPolicy: a pod outside the app cannot reach PostgreSQL (it does reach the frontend)
 `
 
 func TestCheckProofs(t *testing.T) {
@@ -74,14 +81,21 @@ func TestCheckProofs(t *testing.T) {
 		t.Fatalf("CheckProofs: %d found, %v", len(found), err)
 	}
 	for name, out := range map[string]string{
-		"a failed request":     strings.Replace(proofsOut, "failed requests 0 of 38873", "failed requests 35 of 31576", 1),
-		"a row lost":           strings.Replace(proofsOut, "rows lost 0 of 6", "rows lost 1 of 6", 1),
-		"no scale-up":          strings.Replace(proofsOut, "peak 4 replicas", "peak 2 replicas", 1),
-		"not back down":        strings.Replace(proofsOut, "back to 2 1m2s", "back to 3 1m2s", 1),
-		"no traffic":           strings.Replace(proofsOut, "0 of 59699", "0 of 0", 1),
-		"a FAILED line":        strings.Replace(proofsOut, "persistence  ok", "persistence  FAILED", 1),
-		"no NetworkPolicy":     strings.Replace(proofsOut, "; NetworkPolicy: a pod outside the app cannot reach PostgreSQL (it does reach the frontend)", "", 1),
-		"a proof not reported": strings.Replace(proofsOut, "rollback ", "rollbock ", 1),
+		"a failed request":           strings.Replace(proofsOut, "failed 0 of 21349 requests", "failed 35 of 21349 requests", 1),
+		"a failed request of a kind": strings.Replace(proofsOut, "auth    failed 0 of 40", "auth    failed 2 of 40", 1),
+		"a kind without requests":    strings.Replace(proofsOut, "chat    failed 0 of 9", "chat    failed 0 of 0", 1),
+		"a kind not reported":        strings.Replace(proofsOut, "    | page ", "    | pages ", 1),
+		"a write lost":               strings.Replace(proofsOut, "writes lost 0 of 901", "writes lost 1 of 901", 1),
+		"a row lost":                 strings.Replace(proofsOut, "rows lost 0 of 6", "rows lost 1 of 6", 1),
+		"no scale-up":                strings.Replace(proofsOut, "peak 4 replicas", "peak 2 replicas", 1),
+		"not back down":              strings.Replace(proofsOut, "back to 2 1m2s", "back to 3 1m2s", 1),
+		"no traffic":                 strings.Replace(proofsOut, "0 of 21349 requests", "0 of 0 requests", 1),
+		"a window cut short":         strings.Replace(proofsOut, "load ran 10.9s past it", "load ran 2.1s past it", 1),
+		"pod loss of a single pod":   strings.Replace(proofsOut, "; deleted todo-todo-app-frontend-5c8-fghij (serving), replacement ready in 7.2s, gone in 11.6s", "", 1),
+		"no secret checked":          strings.Replace(proofsOut, "3 secret values absent", "0 secret values absent", 1),
+		"a FAILED line":              strings.Replace(proofsOut, "persistence  ok", "persistence  FAILED", 1),
+		"no NetworkPolicy":           strings.Replace(proofsOut, "; NetworkPolicy: a pod outside the app cannot reach PostgreSQL (it does reach the frontend)", "", 1),
+		"a proof not reported":       strings.Replace(proofsOut, "rollback ", "rollbock ", 1),
 	} {
 		if _, err := CheckProofs(out, all...); err == nil {
 			t.Errorf("%s: passed", name)
