@@ -10,6 +10,8 @@
 //	todoctl rollback  [--revision N]                         back to a revision (default: previous)
 //	todoctl uninstall
 //	todoctl prove     --url U [--host H] [--proof NAME]...    deploy-time proofs; -f/--set as for install
+//	todoctl load      --url U [--host H] [--duration D]       users' traffic of every kind (the proofs'), each
+//	                                                         kind's figures; to run while you disturb the app
 //	todoctl fingerprints                                     SHA-256 and length of each credential of the release
 //	                                                         and the kubeconfig, to check logs for them
 //	todoctl package   [--out DIR]                            the packaged chart (.tgz)
@@ -90,7 +92,7 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 type options struct {
 	chartPath, release, namespace, kubeconfig, kubeContext, kubeVersion string
 	valueFiles, sets, proofs, rolloutSets, tags                         list
-	timeout                                                             time.Duration
+	timeout, duration                                                   time.Duration
 	url, host, selector                                                 string
 	out, pkg, ref, dockerfile, plan, base                               string
 	plainHTTP                                                           bool
@@ -100,7 +102,7 @@ type options struct {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: todoctl render|install|wait|test|smoke|prove|fingerprints|rollback|uninstall [flags]")
+		return errors.New("usage: todoctl render|install|wait|test|smoke|load|prove|fingerprints|rollback|uninstall [flags]")
 	}
 	cmd := args[0]
 	var o options
@@ -116,7 +118,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.Var(&o.proofs, "proof", "proof to run (repeatable; default all): "+strings.Join(proof.Names(), ", "))
 	fs.Var(&o.rolloutSets, "rollout-set", "value of the rolling-update's new release, e.g. backend.image.tag=v2 (repeatable)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the cluster (smoke: for the app to answer)")
-	fs.StringVar(&o.url, "url", "", "base URL of the app (smoke)")
+	fs.StringVar(&o.url, "url", "", "base URL of the app (smoke, load, prove)")
+	fs.DurationVar(&o.duration, "duration", time.Minute, "how long to load the app (load; Ctrl-C ends it sooner)")
 	fs.StringVar(&o.host, "host", "", "Host header to send, for an Ingress reached by address (smoke)")
 	fs.IntVar(&o.revision, "revision", 0, "revision to roll back to; 0 is the previous one")
 	fs.StringVar(&o.selector, "selector", "", "label selector of the workloads to wait for (default: the release's)")
@@ -145,6 +148,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return runSteps(ctx, o.plan, out)
 	case "render":
 		return render(ctx, o, out)
+	case "load":
+		if o.url == "" {
+			return errors.New("load needs --url")
+		}
+		r := proof.Load(ctx, proof.Env{URL: o.url, Host: o.host}, o.duration)
+		fmt.Fprintln(out, r)
+		return r.Err
 	case "smoke":
 		if o.url == "" {
 			return errors.New("smoke needs --url")

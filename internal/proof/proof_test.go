@@ -225,3 +225,13 @@ func TestRunSelectsByName(t *testing.T) {
 		t.Fatalf("Names = %s", got)
 	}
 }
+
+// Load is the proofs' traffic on its own, for an operator's disturbance.
+func TestLoad(t *testing.T) {
+	r := Load(t.Context(), Env{URL: stack.URL}, time.Second)
+	t.Log(r)
+	if r.Err != nil || r.Name != "load" || !strings.HasPrefix(r.Figures, "ran ") {
+		t.Fatalf("result = %v", r)
+	}
+	checkTraffic(t, r)
+}

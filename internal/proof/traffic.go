@@ -153,6 +153,9 @@ func (t *userTraffic) finish(ctx context.Context) trafficResult {
 			p50: percentile(k.latencies, 50), p99: percentile(k.latencies, 99), errs: k.errs})
 	}
 	r.created, r.completed = len(t.writes.created), len(t.writes.completed)
+	// Looked for even when ctx ended (Ctrl-C on todoctl load): the figures need it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	r.lost, r.verifyErr = t.writes.lost(ctx)
 	return r
 }
@@ -371,4 +374,21 @@ func (w *writeLog) lost(ctx context.Context) (int, error) {
 		}
 	}
 	return lost, nil
+}
+
+// Load runs users' traffic of every kind against the app for d, or until ctx
+// ends, and reports it as the proofs do: what an operator runs from outside
+// while disturbing the app their own way (kubectl rollout restart, a node
+// drain).
+func Load(ctx context.Context, env Env, d time.Duration) Result {
+	traffic, err := underTraffic(ctx, env, func(*userTraffic) error {
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+		return nil
+	})
+	r := judge(fmt.Sprintf("ran %s", traffic.ran.Round(100*time.Millisecond)), traffic, err, "")
+	r.Name = "load"
+	return r
 }

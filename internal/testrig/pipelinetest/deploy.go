@@ -76,11 +76,11 @@ const usersTraffic = `failed 0 of [1-9]\d* requests of 5 kinds, writes lost 0 of
 
 // ProofGoals are, for each deploy-time proof, what its figures must show.
 var ProofGoals = map[string][]*regexp.Regexp{
-	"pod-loss": {regexp.MustCompile(`^(deleted \S+ \(serving\), replacement ready in \S+, gone in \S+; ){2}` + usersTraffic)},
+	"pod-loss":    {regexp.MustCompile(`^(deleted \S+ \(serving\), replacement ready in \S+, gone in \S+; ){2}` + usersTraffic)},
 	"persistence": {regexp.MustCompile(`^rows lost 0 of [1-9]\d* after restarting every pod`)},
 	"rolling-update": {regexp.MustCompile(`^rollout \S+; window: first old pod signalled at \+(\S+), the last of [1-9]\d* deleted at \+(\S+), ` +
 		`load ran (\S+) past it \(drain delay (\S+)\); ` + usersTraffic)},
-	"rollback": {regexp.MustCompile(`^broken upgrade failed and rolled back in \S+; rollback to revision (\d+) \(now \d+\) in \S+; ` + usersTraffic)},
+	"rollback":    {regexp.MustCompile(`^broken upgrade failed and rolled back in \S+; rollback to revision (\d+) \(now \d+\) in \S+; ` + usersTraffic)},
 	"autoscaling": {regexp.MustCompile(`^scaled up from (\d+) after \S+ under load .*, peak (\d+) replicas; back to (\d+) `)},
 	"security": {regexp.MustCompile(`^\d+ containers in [1-9]\d* running pods non-root`),
 		regexp.MustCompile(`[1-9]\d* secret values absent from pod specs, no service account tokens`),
