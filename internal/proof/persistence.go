@@ -56,7 +56,11 @@ func Persistence(ctx context.Context, env Env) Result {
 			return Result{Figures: "restart failed", Err: err}
 		}
 	}
-	// Reads may fail while connections re-establish; retry until the deadline.
+	// Serving again means both apps routed again, and the rows read back;
+	// reads may fail while connections re-establish: retry until the deadline.
+	if err := awaitServing(ctx, env); err != nil {
+		return Result{Figures: "not serving again after the restart", Err: err}
+	}
 	var found int
 	var lastErr error
 	deadline := time.Now().Add(env.timeout())

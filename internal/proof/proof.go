@@ -109,7 +109,9 @@ func Names() []string {
 	return names
 }
 
-// Run runs the named proofs (all when none) one after another.
+// Run runs the named proofs (all when none) one after another, each once
+// both apps answer through the Ingress: a proof measures its own disturbance,
+// not the end of the one before.
 func Run(ctx context.Context, env Env, names []string) ([]Result, error) {
 	if len(names) == 0 {
 		names = Names()
@@ -121,7 +123,12 @@ func Run(ctx context.Context, env Env, names []string) ([]Result, error) {
 	}
 	var out []Result
 	for _, n := range names {
-		r := All[n](ctx, env)
+		var r Result
+		if err := awaitServing(ctx, env); err != nil {
+			r = Result{Figures: "the app was not serving before the proof", Err: err}
+		} else {
+			r = All[n](ctx, env)
+		}
 		r.Name = n
 		out = append(out, r)
 	}
@@ -273,6 +280,11 @@ func underTraffic(ctx context.Context, env Env, f func(t *userTraffic) error) (t
 // that sent none and a lost write.
 func judge(figures string, traffic trafficResult, err error, while string) Result {
 	return Result{Figures: figures + "; " + traffic.summary(), Lines: traffic.lines(), Err: errors.Join(err, traffic.err(while))}
+}
+
+// awaitServing waits until both apps answer through the Ingress.
+func awaitServing(ctx context.Context, env Env) error {
+	return smoke.AwaitServing(ctx, env.URL, smoke.Options{Host: env.Host}, env.timeout())
 }
 
 // signUp makes a user for the proof, through the Ingress.

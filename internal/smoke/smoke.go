@@ -69,9 +69,10 @@ type Options struct {
 	Host string
 	// Client is the HTTP client; a 15 s timeout client when nil.
 	Client *http.Client
-	// Reachable is how long the first check keeps asking while the app is not
-	// reachable or not routed yet (an Ingress controller still programming a
-	// new rule answers 404 or 503); 0 asks once.
+	// Reachable is how long the first check of each app (the frontend's
+	// health, the backend's refusal without a token) keeps asking while it is
+	// not reachable or not routed yet (an Ingress controller still programming
+	// a new rule answers 404 or 503); 0 asks once.
 	Reachable time.Duration
 }
 
@@ -103,8 +104,8 @@ func Run(ctx context.Context, baseURL string, o Options) Report {
 		return err == nil
 	}
 	var taskID float64
-	_ = step("frontend health", func() error { return alice.awaitHealth(ctx, o.Reachable) }) &&
-		step("API refuses a request without a token", func() error { return alice.expect(ctx, "GET", "/api/tasks", nil, 401, nil) }) &&
+	_ = step("frontend health", func() error { return alice.awaitFrontend(ctx, o.Reachable) }) &&
+		step("API refuses a request without a token", func() error { return alice.awaitBackend(ctx, o.Reachable) }) &&
 		step("sign up through Better Auth", func() error { return alice.signUp(ctx) }) &&
 		step("get a JWT", func() error { return alice.fetchToken(ctx) }) &&
 		step("create a task", func() error {
@@ -265,27 +266,28 @@ func (u *user) expect(ctx context.Context, method, path string, body any, status
 	return nil
 }
 
-// awaitHealth asks for the frontend's health until it answers 200 or limit
-// has passed. Only what a not-yet-routed app looks like is asked again:
-// connection errors, 404 and 502–504.
-func (u *user) awaitHealth(ctx context.Context, limit time.Duration) error {
+// awaitAnswer asks for path until it answers want or limit has passed. Only
+// what a not-yet-routed app looks like is asked again: connection errors,
+// 404 and 502–504 (Traefik's "no available server" while it has not yet
+// applied the endpoints of pods that just turned ready).
+func (u *user) awaitAnswer(ctx context.Context, path string, want int, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		resp, b, err := u.do(ctx, "GET", "/api/health", nil)
+		resp, b, err := u.do(ctx, "GET", path, nil)
 		if err == nil {
 			switch resp.StatusCode {
-			case http.StatusOK:
+			case want:
 				return nil
 			case http.StatusNotFound, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			default:
-				return fmt.Errorf("GET /api/health: %s, want 200: %s", resp.Status, truncate(b))
+				return fmt.Errorf("GET %s: %s, want %d: %s", path, resp.Status, want, truncate(b))
 			}
 		}
 		if time.Now().Add(retryInterval).After(deadline) {
 			if err == nil {
 				err = fmt.Errorf("%s", resp.Status)
 			}
-			return fmt.Errorf("GET /api/health: not answering after %s: %w", limit, err)
+			return fmt.Errorf("GET %s: not answering after %s: %w", path, limit.Round(100*time.Millisecond), err)
 		}
 		select {
 		case <-ctx.Done():
@@ -293,6 +295,31 @@ func (u *user) awaitHealth(ctx context.Context, limit time.Duration) error {
 		case <-time.After(retryInterval):
 		}
 	}
+}
+
+// awaitFrontend and awaitBackend wait for each app's route: the frontend's
+// health, and the backend refusing a request without a token.
+func (u *user) awaitFrontend(ctx context.Context, limit time.Duration) error {
+	return u.awaitAnswer(ctx, "/api/health", http.StatusOK, limit)
+}
+
+func (u *user) awaitBackend(ctx context.Context, limit time.Duration) error {
+	return u.awaitAnswer(ctx, "/api/tasks", http.StatusUnauthorized, limit)
+}
+
+// AwaitServing waits, within limit, until both apps answer at baseURL. After
+// pods are replaced the Ingress controller routes to them a moment after they
+// turn ready; a check that starts before would measure that moment, not the app.
+func AwaitServing(ctx context.Context, baseURL string, o Options, limit time.Duration) error {
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 15 * time.Second}
+	}
+	u := newUser(strings.TrimSuffix(baseURL, "/"), o)
+	deadline := time.Now().Add(limit)
+	if err := u.awaitFrontend(ctx, limit); err != nil {
+		return err
+	}
+	return u.awaitBackend(ctx, max(time.Until(deadline), 0))
 }
 
 func (u *user) signUp(ctx context.Context) error {

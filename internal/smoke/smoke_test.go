@@ -93,6 +93,46 @@ func TestSmokeWaitsForTheAppToBeRouted(t *testing.T) {
 	}
 }
 
+// Pods that just turned ready are routed a moment later: AwaitServing asks
+// each app again while the Ingress answers as a not-yet-routed one does, and
+// fails at once on any other answer.
+func TestAwaitServingWaitsForBothApps(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		backendUnrouted int32
+		backendAnswer   int
+		limit           time.Duration
+		wantErr         string
+		wantBackend     int32 // requests to the backend's route
+	}{
+		{"backend routed after two tries", 2, http.StatusUnauthorized, 10 * time.Second, "", 3},
+		{"backend never routed", 1 << 30, http.StatusUnauthorized, 1500 * time.Millisecond, "GET /api/tasks: not answering after 1.5s: 503 Service Unavailable", 2},
+		{"backend answers wrongly", 0, http.StatusInternalServerError, time.Minute, "GET /api/tasks: 500 Internal Server Error, want 401", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var backend atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.URL.Path == "/api/health":
+					w.Write([]byte(`{"status":"ok"}`))
+				case backend.Add(1) <= tt.backendUnrouted:
+					http.Error(w, "no available server", http.StatusServiceUnavailable) // Traefik, endpoints not applied yet
+				default:
+					w.WriteHeader(tt.backendAnswer)
+				}
+			}))
+			defer srv.Close()
+			err := smoke.AwaitServing(t.Context(), srv.URL, smoke.Options{}, tt.limit)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if got := backend.Load(); got != tt.wantBackend {
+				t.Fatalf("%d backend requests, want %d", got, tt.wantBackend)
+			}
+		})
+	}
+}
+
 // An app that answers, but wrongly, fails at once: waiting would not help.
 func TestSmokeHealthFailsAtOnceOnAServerError(t *testing.T) {
 	var requests atomic.Int32

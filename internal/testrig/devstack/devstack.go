@@ -78,9 +78,10 @@ const (
 // servers are ready. On error, whatever started is stopped again.
 func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s = &Stack{procs: map[string]*exec.Cmd{}, starts: map[string]func() *exec.Cmd{}}
+	started := s // what to stop on failure: a failing return has set s to nil
 	defer func() {
 		if err != nil {
-			s.Stop()
+			started.Stop()
 			s = nil
 		}
 	}()
