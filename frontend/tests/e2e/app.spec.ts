@@ -57,7 +57,8 @@ test("wrong password is refused with a message", async ({ page }) => {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("not the password");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("alert")).toBeVisible();
+  // The form's alert, not Next's route announcer (also role=alert, filled after a navigation).
+  await expect(page.getByRole("alert").filter({ hasText: "Invalid email or password" })).toBeVisible();
   await expect(page).toHaveURL(/\/login$/);
 });
 
