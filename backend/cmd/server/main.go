@@ -214,7 +214,7 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 		Collectors:        collectors,
 	})
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           closingWhileDraining(api, &draining),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      90 * time.Second, // streamed chat replies extend their own deadline
@@ -252,7 +252,6 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 		// SIGTERM first: keep serving, unready and closing each connection after
 		// its response, until the load balancers have dropped this instance.
 		draining.Store(true)
-		srv.SetKeepAlivesEnabled(false)
 		log.Info("draining", "delay", cfg.ShutdownDelay)
 		select {
 		case err := <-errc:
@@ -272,6 +271,20 @@ func serve(ctx context.Context, env envconfig.Lookuper, out io.Writer, ready cha
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// closingWhileDraining ends each connection with the response it carries
+// once draining has begun, so that clients move to other instances. Idle
+// connections are not closed: a proxy may be sending a request on one at that
+// moment, and a POST that meets a closed connection is answered 502, never
+// retried. (http.Server.SetKeepAlivesEnabled(false) closes them.)
+func closingWhileDraining(next http.Handler, draining *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // serveProfiles serves Go's runtime profiles on addr, apart from the API.
