@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/todo-app/todo-app/backend/internal/chat"
@@ -50,14 +51,31 @@ func (s *Server) postChat(w http.ResponseWriter, r *http.Request) {
 }
 
 // sse writes Server-Sent Events: token, tool_call, then done or error.
+// Events written in one burst go out in one write: a flush is scheduled
+// flushDelay after the first unflushed event, and what is left when the
+// handler returns is written then. A reply that is ready at once (the offline
+// assistant's, a tool call's) is one write; a model's tokens go out at most
+// flushDelay late.
 type sse struct {
+	mu      sync.Mutex
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	started bool
+	pending *time.Timer // the flush scheduled for what is unflushed; nil when none
+	ended   bool
 	tools   chat.Events
 }
 
+// flushDelay gathers a burst of events into one write. Besides fewer
+// packets, it keeps the answer's first bytes off the wire while a proxy may
+// still be sending the request: Traefik (Go's ReverseProxy, golang/go#40747)
+// tears down its connection to the backend when the answer starts before its
+// transport has finished with the request body, and cuts a streamed reply.
+const flushDelay = 50 * time.Millisecond
+
 func (e *sse) send(event string, data any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if !e.started {
 		h := e.w.Header()
 		h.Set("Content-Type", "text/event-stream")
@@ -68,7 +86,31 @@ func (e *sse) send(event string, data any) {
 	}
 	b, _ := json.Marshal(data)
 	fmt.Fprintf(e.w, "event: %s\ndata: %s\n\n", event, b)
+	if e.pending == nil && !e.ended {
+		e.pending = time.AfterFunc(flushDelay, e.flush)
+	}
+}
+
+func (e *sse) flush() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ended {
+		return
+	}
+	e.pending = nil
 	_ = e.rc.Flush() // a client that went away shows up as a cancelled context
+}
+
+// end cancels a scheduled flush: the handler's return writes what is left,
+// and the response must not be touched after it.
+func (e *sse) end() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ended = true
+	if e.pending != nil {
+		e.pending.Stop()
+		e.pending = nil
+	}
 }
 
 func (e *sse) Token(text string) { e.send("token", map[string]string{"text": text}) }
@@ -81,6 +123,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req chat.Req
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(streamTimeout)) // unsupported only in tests' recorders
 	events := &sse{w: w, rc: rc, tools: s.countTools()}
+	defer events.end()
 	reply, err := s.chat.Send(r.Context(), userID(r.Context()), req, events)
 	if err != nil {
 		if !events.started { // nothing sent yet: a plain JSON error with its status
