@@ -15,6 +15,6 @@ func (m *TodoApp) Check(ctx context.Context) (string, error) {
 		{"lint", m.Lint},
 		{"test", m.Test},
 		{"scan", func(ctx context.Context) (string, error) { return m.Scan(ctx, "CRITICAL", nil) }},
-		{"prove", func(ctx context.Context) (string, error) { return m.prove(ctx, nil, false) }},
+		{"prove", func(ctx context.Context) (string, error) { return m.prove(ctx, nil, 0, false) }},
 	})
 }

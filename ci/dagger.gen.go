@@ -112,11 +112,13 @@ func (r Cluster) MarshalJSON() ([]byte, error) {
 		Name            string
 		Registry        string
 		RegistryService *dagger.Service
+		Agents          int
 		Pipeline        *TodoApp
 	}
 	concrete.Name = r.Name
 	concrete.Registry = r.Registry
 	concrete.RegistryService = r.RegistryService
+	concrete.Agents = r.Agents
 	concrete.Pipeline = r.Pipeline
 	return json.Marshal(&concrete)
 }
@@ -126,6 +128,7 @@ func (r *Cluster) UnmarshalJSON(bs []byte) error {
 		Name            string
 		Registry        string
 		RegistryService *dagger.Service
+		Agents          int
 		Pipeline        *TodoApp
 	}
 	err := json.Unmarshal(bs, &concrete)
@@ -135,6 +138,7 @@ func (r *Cluster) UnmarshalJSON(bs []byte) error {
 	r.Name = concrete.Name
 	r.Registry = concrete.Registry
 	r.RegistryService = concrete.RegistryService
+	r.Agents = concrete.Agents
 	r.Pipeline = concrete.Pipeline
 	return nil
 }
@@ -367,7 +371,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryService", err))
 				}
 			}
-			return (*TodoApp).Cluster(&parent, name, registry, registryService)
+			var agents int
+			if inputArgs["agents"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["agents"]), &agents)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg agents", err))
+				}
+			}
+			return (*TodoApp).Cluster(&parent, name, registry, registryService, agents)
 		case "Deploy":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -437,7 +448,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg host", err))
 				}
 			}
-			return (*TodoApp).Deploy(&parent, ctx, kubeconfig, registry, registryUsername, registryPassword, registryService, tunnel, ingressClass, url, host)
+			var agents int
+			if inputArgs["agents"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["agents"]), &agents)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg agents", err))
+				}
+			}
+			return (*TodoApp).Deploy(&parent, ctx, kubeconfig, registry, registryUsername, registryPassword, registryService, tunnel, ingressClass, url, host, agents)
 		case "EndToEnd":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -514,7 +532,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg proofs", err))
 				}
 			}
-			return (*TodoApp).Prove(&parent, ctx, proofs)
+			var agents int
+			if inputArgs["agents"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["agents"]), &agents)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg agents", err))
+				}
+			}
+			return (*TodoApp).Prove(&parent, ctx, proofs, agents)
 		case "Publish":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)

@@ -56,8 +56,13 @@ func (m *TodoApp) Deploy(
 	// +optional
 	// +default="todo.local"
 	host string,
+	// Agent nodes the ephemeral k3s gets beside its server (not with
+	// --kubeconfig): the report then shows where each pod runs.
+	// +optional
+	// +default=0
+	agents int,
 ) (string, error) {
-	d, err := m.prepare(ctx, target{kubeconfig, registry, registryUsername, registryPassword, registryService, tunnel, ingressClass, url, host}, nil)
+	d, err := m.prepare(ctx, target{kubeconfig, registry, registryUsername, registryPassword, registryService, tunnel, ingressClass, url, host, agents}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -65,33 +70,38 @@ func (m *TodoApp) Deploy(
 	return d.finish(ctx, d.run(ctx, d.plan.Steps()))
 }
 
-// Prove deploys to an ephemeral k3s (two replicas of each app, the backend's
-// HPA on with a 30 s scale-down window) as deploy does, then runs the
-// deploy-time proofs through the Ingress, each reporting its figures:
-// pod-loss, rolling-update and rollback under users' traffic (the page, the
-// auth API, reads, writes, streamed chat: each kind failed 0, no
-// acknowledged write lost), until the disturbance is over (the old or
-// deleted pods gone, their replacements ready); persistence (rows lost
-// across restarts of every pod); autoscaling (time to scale up under load,
-// peak replicas, scale-down); security (running users, secrets in pod specs,
-// service account tokens, the NetworkPolicy keeping outsiders from
-// PostgreSQL, and the image scan).
+// Prove deploys to an ephemeral k3s (two replicas of each app with their
+// PodDisruptionBudgets, the backend's HPA on with a 30 s scale-down window)
+// as deploy does, then runs the deploy-time proofs through the Ingress, each
+// reporting its figures: pod-loss, rolling-update, rollback and (with
+// agents) node-drain under users' traffic (the page, the auth API, reads,
+// writes, streamed chat: each kind failed 0, no acknowledged write lost),
+// until the disturbance is over (the old, deleted or evicted pods gone,
+// their replacements ready); persistence (rows lost across restarts of
+// every pod); autoscaling (time to scale up under load, peak replicas,
+// scale-down); security (running users, secrets in pod specs, service
+// account tokens, the NetworkPolicy keeping outsiders from PostgreSQL, and
+// the image scan).
 // +cache="never"
 // +check
 func (m *TodoApp) Prove(
 	ctx context.Context,
-	// Proofs to run; all when empty.
+	// Proofs to run; all when empty (node-drain only with agents).
 	// +optional
 	proofs []string,
+	// Agent nodes beside the server: node-drain needs at least one.
+	// +optional
+	// +default=0
+	agents int,
 ) (string, error) {
-	return m.prove(ctx, proofs, pipeline.ScanWithProofs(proofs))
+	return m.prove(ctx, proofs, agents, pipeline.ScanWithProofs(proofs))
 }
 
 // prove runs the proofs, and the image scan beside them when scan is set
 // (check runs the scan as a part of its own): the scan needs no cluster, and
 // run after the proofs it made prove 37 s longer.
-func (m *TodoApp) prove(ctx context.Context, proofs []string, scan bool) (string, error) {
-	d, err := m.prepare(ctx, target{ingressClass: "traefik", host: "todo.local"}, pipeline.ProofSets)
+func (m *TodoApp) prove(ctx context.Context, proofs []string, agents int, scan bool) (string, error) {
+	d, err := m.prepare(ctx, target{ingressClass: "traefik", host: "todo.local", agents: agents}, pipeline.ProofSets)
 	if err != nil {
 		return "", err
 	}
@@ -135,6 +145,7 @@ type target struct {
 	ingressClass     string
 	url              string
 	host             string
+	agents           int // of an ephemeral cluster
 }
 
 // deployment is a prepared deploy: the deploy tool's container wired to the
@@ -161,6 +172,12 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 	tag := pipeline.PreloadTag
 	if t.kubeconfig != nil {
 		tag = "deploy-" + run
+		if t.agents > 0 {
+			return nil, fmt.Errorf("--agents makes the ephemeral cluster's nodes; with --kubeconfig the cluster has its own")
+		}
+	}
+	if err := pipeline.CheckAgents(t.agents); err != nil {
+		return nil, err
 	}
 	d := &deployment{stop: func() {}, plan: pipeline.DeployPlan{
 		Release: "todo", Namespace: "todo",
@@ -180,11 +197,13 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 			return nil, err
 		}
 		start := time.Now()
-		svc, kubeconfig, err := m.ephemeralCluster(ctx, images)
+		svc, kubeconfig, err := m.ephemeralCluster(ctx, images, t.agents)
 		if err != nil {
 			return nil, d.fail("cluster", err)
 		}
-		d.record("cluster", "", start, "k3s started, its images imported, its API server answering")
+		d.record("cluster", "", start, fmt.Sprintf("k3s started (a server and %d agents), its images imported, its API server answering", t.agents))
+		// With agents, the install waits for every node, so that the scheduler spreads over all of them.
+		d.plan.Nodes = t.agents + 1
 		d.stop = func() { svc.Stop(context.WithoutCancel(ctx)) }
 		d.plan.Values.IngressClass, d.plan.WaitForIngress, d.plan.SmokeURL = "traefik", true, "http://"+k3sHost
 		runner = runner.WithServiceBinding(k3sHost, svc)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strings"
 
 	"github.com/todo-app/todo-app/ci/internal/dagger"
 	"github.com/todo-app/todo-app/ci/pipeline"
@@ -29,41 +30,83 @@ exec "$@"
 // cluster under; its API server's certificate names it.
 const k3sHost = "k3s"
 
-// k3sSpec is one k3s server: where its state and kubeconfig live, the images
-// it imports at start, and a registry of the caller's machine it pulls from.
+// k3sSpec is one k3s cluster: a server, where its state and kubeconfig
+// live, the images every node imports at start, a registry of the caller's
+// machine the nodes pull from, and the agents that join it.
 type k3sSpec struct {
 	state, config   *dagger.CacheVolume
 	images          *dagger.Directory // air-gap tarballs; nil for none
 	registry        string            // e.g. localhost:5000, with registryService
 	registryService *dagger.Service
+	// agents is how many agent nodes join the server; run tells this
+	// cluster's agents' state volumes and join token from any other's.
+	agents int
+	run    string
 }
 
-// k3s is the cluster as a service: its API on 6443, Traefik on 80.
+// k3s is the cluster as a service: the server's API on 6443, Traefik on 80.
+// Its agents are bound to it, so that starting it starts them; they reach
+// it by its own hostname (no binding back), join with a token that is a
+// Secret end to end, and import the same images.
 func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, error) {
-	ctr := dag.Container().From(m.ClusterImage).
-		WithNewFile("/usr/local/bin/k3s-entrypoint", k3sEntrypoint, dagger.ContainerWithNewFileOpts{Permissions: 0o755}).
-		WithMountedCache("/etc/rancher/k3s", s.config).
-		// containerd's overlay snapshotter needs a real filesystem, not the container's own.
-		WithMountedCache("/var/lib/rancher", s.state, dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModePrivate}).
-		WithMountedTemp("/var/lib/kubelet").
-		WithExposedPort(6443).
-		WithExposedPort(80, dagger.ContainerWithExposedPortOpts{ExperimentalSkipHealthcheck: true})
-	if s.images != nil {
-		ctr = ctr.WithMountedDirectory("/var/lib/rancher/k3s/agent/images", s.images)
-	}
 	registries := ""
 	if s.registryService != nil {
-		yaml, err := pipeline.RegistriesYAML(s.registry)
-		if err != nil {
-			return nil, err
-		}
 		registries = "/etc/todo-app/registries.yaml"
-		ctr = ctr.WithNewFile(registries, yaml).WithServiceBinding(pipeline.RegistryTunnelHost, s.registryService)
 	}
-	return ctr.AsService(dagger.ContainerAsServiceOpts{
+	node := func(state *dagger.CacheVolume) (*dagger.Container, error) {
+		ctr := dag.Container().From(m.ClusterImage).
+			WithNewFile("/usr/local/bin/k3s-entrypoint", k3sEntrypoint, dagger.ContainerWithNewFileOpts{Permissions: 0o755}).
+			// containerd's overlay snapshotter needs a real filesystem, not the container's own.
+			WithMountedCache("/var/lib/rancher", state, dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModePrivate}).
+			WithMountedTemp("/var/lib/kubelet")
+		if s.images != nil {
+			ctr = ctr.WithMountedDirectory("/var/lib/rancher/k3s/agent/images", s.images)
+		}
+		if s.registryService != nil {
+			yaml, err := pipeline.RegistriesYAML(s.registry)
+			if err != nil {
+				return nil, err
+			}
+			ctr = ctr.WithNewFile(registries, yaml).WithServiceBinding(pipeline.RegistryTunnelHost, s.registryService)
+		}
+		return ctr, nil
+	}
+	server, err := node(s.state)
+	if err != nil {
+		return nil, err
+	}
+	server = server.WithMountedCache("/etc/rancher/k3s", s.config).
+		WithExposedPort(6443).
+		WithExposedPort(80, dagger.ContainerWithExposedPortOpts{ExperimentalSkipHealthcheck: true})
+	// Short: the engine makes it <host>.<module>.<session>.dagger.local, the
+	// container's hostname, which may not exceed 64 bytes.
+	serverHost := "k3s-" + s.run[:8]
+	if s.agents > 0 {
+		token := dag.SetSecret("todo-app-k3s-token-"+s.run, rand.Text())
+		server = server.WithSecretVariable("K3S_TOKEN", token)
+		for i := 1; i <= s.agents; i++ {
+			name := pipeline.AgentName(i)
+			agent, err := node(dag.CacheVolume("todo-app-k3s-" + s.run + "-" + name))
+			if err != nil {
+				return nil, err
+			}
+			server = server.WithServiceBinding(name, agent.
+				WithSecretVariable("K3S_TOKEN", token).
+				WithEnvVariable("K3S_URL", "https://"+serverHost+":6443").
+				AsService(dagger.ContainerAsServiceOpts{
+					Args:                     append([]string{"k3s-entrypoint"}, pipeline.K3sAgentArgs(name, registries)...),
+					InsecureRootCapabilities: true,
+				}))
+		}
+	}
+	svc := server.AsService(dagger.ContainerAsServiceOpts{
 		Args:                     append([]string{"k3s-entrypoint"}, pipeline.K3sArgs(k3sHost, registries)...),
 		InsecureRootCapabilities: true,
-	}), nil
+	})
+	if s.agents > 0 {
+		svc = svc.WithHostname(serverHost)
+	}
+	return svc, nil
 }
 
 // kubeconfig waits (up to timeout seconds) for the kubeconfig a k3s server
@@ -113,14 +156,15 @@ func (m *TodoApp) preloadImages(tag string, forProofs bool) *dagger.Directory {
 	return images
 }
 
-// ephemeralCluster starts a fresh k3s for one deploy with images preloaded,
-// and returns it with a kubeconfig for a container that binds it as k3sHost.
-// The kubeconfig holds the cluster's admin key: it is a Secret from the
-// moment it is read, so that Dagger keeps it out of every log.
-func (m *TodoApp) ephemeralCluster(ctx context.Context, images *dagger.Directory) (*dagger.Service, *dagger.Secret, error) {
-	run := rand.Text()[:12] // no two runs share state
+// ephemeralCluster starts a fresh k3s for one deploy, of a server and
+// agents, with images preloaded, and returns it with a kubeconfig for a
+// container that binds it as k3sHost. The kubeconfig holds the cluster's
+// admin key: it is a Secret from the moment it is read, so that Dagger keeps
+// it out of every log.
+func (m *TodoApp) ephemeralCluster(ctx context.Context, images *dagger.Directory, agents int) (*dagger.Service, *dagger.Secret, error) {
+	run := strings.ToLower(rand.Text()[:12]) // no two runs share state
 	config := dag.CacheVolume("todo-app-k3s-config-" + run)
-	svc, err := m.k3s(k3sSpec{state: dag.CacheVolume("todo-app-k3s-state-" + run), config: config, images: images})
+	svc, err := m.k3s(k3sSpec{state: dag.CacheVolume("todo-app-k3s-state-" + run), config: config, images: images, agents: agents, run: run})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -157,11 +201,19 @@ func (m *TodoApp) Cluster(
 	// Images named localhost:5000/… (and 127.0.0.1:5000/…) come from it.
 	// +optional
 	registryService *dagger.Service,
+	// Agent nodes that join the server (agent-1, agent-2, …): 0 is a
+	// one-node cluster.
+	// +optional
+	// +default=0
+	agents int,
 ) (*Cluster, error) {
 	if (registry == "") != (registryService == nil) {
 		return nil, fmt.Errorf("--registry and --registry-service go together: the registry's name as images give it, and how to reach it")
 	}
-	return &Cluster{Name: name, Registry: registry, RegistryService: registryService, Pipeline: m}, nil
+	if err := pipeline.CheckAgents(agents); err != nil {
+		return nil, err
+	}
+	return &Cluster{Name: name, Registry: registry, RegistryService: registryService, Agents: agents, Pipeline: m}, nil
 }
 
 // Cluster is a k3s cluster made by the cluster function: its server and the
@@ -174,6 +226,8 @@ type Cluster struct {
 	// +private
 	RegistryService *dagger.Service
 	// +private
+	Agents int
+	// +private
 	Pipeline *TodoApp
 }
 
@@ -184,15 +238,18 @@ func (c *Cluster) config() *dagger.CacheVolume {
 }
 
 // Server serves the cluster: its API server on port 6443 and its Ingress
-// (Traefik, class traefik) on port 80. Forward both with up, e.g.
-// dagger call cluster server up --ports=6443:6443,8080:80.
+// (Traefik, class traefik) on port 80, with its agents. Forward both ports
+// with up, e.g. dagger call cluster server up --ports=6443:6443,8080:80.
 // +cache="never"
 func (c *Cluster) Server() (*dagger.Service, error) {
+	run := strings.ToLower(rand.Text()[:12])
 	return c.Pipeline.k3s(k3sSpec{
-		state:           dag.CacheVolume("todo-app-cluster-" + c.Name + "-state-" + rand.Text()[:12]),
+		state:           dag.CacheVolume("todo-app-cluster-" + c.Name + "-state-" + run),
 		config:          c.config(),
 		registry:        c.Registry,
 		registryService: c.RegistryService,
+		agents:          c.Agents,
+		run:             run,
 	})
 }
 

@@ -12,13 +12,40 @@ import (
 // container's loopback. Each consumer rewrites it to where it reaches the API.
 const K3sServer = "https://127.0.0.1:6443"
 
+// ServerNodeName is the server's node name; agents are AgentName(i).
+const ServerNodeName = "server"
+
 // K3sArgs are the arguments of `k3s server` in a Dagger service. The API
 // server's certificate also names the host the deploy tool's container binds
 // the service under, and the loopback a served cluster is forwarded to; the
 // kubeconfig, which holds the cluster's admin key, is readable by root only.
 func K3sArgs(serviceHost string, privateRegistry string) []string {
-	args := []string{"k3s", "server", "--tls-san=" + serviceHost, "--tls-san=127.0.0.1", "--tls-san=localhost",
+	args := []string{"k3s", "server", "--node-name=" + ServerNodeName, "--tls-san=" + serviceHost, "--tls-san=127.0.0.1", "--tls-san=localhost",
 		"--write-kubeconfig-mode=600", "--egress-selector-mode=disabled"}
+	if privateRegistry != "" {
+		args = append(args, "--private-registry="+privateRegistry)
+	}
+	return args
+}
+
+// AgentName is the node name of the cluster's i-th agent (from 1).
+func AgentName(i int) string { return "agent-" + strconv.Itoa(i) }
+
+// MaxAgents bounds --agents: each agent is a node container (0.4-0.8 GiB).
+const MaxAgents = 5
+
+// CheckAgents refuses an agent count the pipeline cannot start.
+func CheckAgents(n int) error {
+	if n < 0 || n > MaxAgents {
+		return fmt.Errorf("--agents=%d: give 0 (a one-node cluster) to %d", n, MaxAgents)
+	}
+	return nil
+}
+
+// K3sAgentArgs are the arguments of `k3s agent` joining a server (K3S_URL
+// and K3S_TOKEN in its environment) as the node name.
+func K3sAgentArgs(name string, privateRegistry string) []string {
+	args := []string{"k3s", "agent", "--node-name=" + name}
 	if privateRegistry != "" {
 		args = append(args, "--private-registry="+privateRegistry)
 	}

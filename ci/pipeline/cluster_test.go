@@ -13,7 +13,7 @@ import (
 
 func TestK3sArgs(t *testing.T) {
 	args := K3sArgs("k3s", "")
-	for _, want := range []string{"--tls-san=k3s", "--tls-san=127.0.0.1", "--write-kubeconfig-mode=600"} {
+	for _, want := range []string{"server", "--node-name=server", "--tls-san=k3s", "--tls-san=127.0.0.1", "--write-kubeconfig-mode=600"} {
 		if !slices.Contains(args, want) {
 			t.Errorf("k3s server lacks %s: %v", want, args)
 		}
@@ -23,6 +23,20 @@ func TestK3sArgs(t *testing.T) {
 	}
 	if !slices.Contains(K3sArgs("k3s", "/etc/todo-app/registries.yaml"), "--private-registry=/etc/todo-app/registries.yaml") {
 		t.Error("the registries.yaml is not passed")
+	}
+}
+
+func TestK3sAgentArgs(t *testing.T) {
+	if got := K3sAgentArgs(AgentName(2), ""); !slices.Equal(got, []string{"k3s", "agent", "--node-name=agent-2"}) {
+		t.Errorf("agent args = %q", got)
+	}
+	if got := K3sAgentArgs(AgentName(1), "/etc/todo-app/registries.yaml"); !slices.Contains(got, "--private-registry=/etc/todo-app/registries.yaml") {
+		t.Errorf("an agent does not pull through the registry the server does: %q", got)
+	}
+	for n, ok := range map[int]bool{-1: false, 0: true, 2: true, MaxAgents: true, MaxAgents + 1: false} {
+		if err := CheckAgents(n); (err == nil) != ok {
+			t.Errorf("CheckAgents(%d) = %v", n, err)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // DeployPlan says what `deploy` runs with the deploy tool, in order.
@@ -14,6 +15,9 @@ type DeployPlan struct {
 	Extra              []string // further --set values (e.g. replicas for the proofs)
 	// WaitForIngress waits for k3s's Traefik before the smoke test (ephemeral clusters).
 	WaitForIngress bool
+	// Nodes, when more than one, is how many Ready nodes the install waits
+	// for: an ephemeral cluster's server and agents, all there to schedule on.
+	Nodes int
 	// SmokeURL is where the Ingress answers; Host is sent as the Host header.
 	SmokeURL string
 }
@@ -24,7 +28,7 @@ type Step struct {
 	Args []string
 }
 
-// Steps lists the deploy tool's commands: install, rollout wait, helm test,
+// Steps lists the deploy tool's commands: (with agents) the nodes, install, rollout wait, helm test,
 // then (on k3s, whose Traefik starts with the cluster) the ingress
 // controller's rollout, the smoke test through the Ingress, and the
 // credentials' fingerprints. Nothing waits for what it does not need: the
@@ -32,11 +36,15 @@ type Step struct {
 func (p DeployPlan) Steps() []Step {
 	common := []string{"--release", p.Release, "--namespace", p.Namespace}
 	install := append(append([]string{"todoctl", "install", "--chart", "helm-chart", "--timeout", "10m"}, common...), p.valueArgs()...)
-	steps := []Step{
+	var steps []Step
+	if p.Nodes > 1 {
+		steps = append(steps, Step{"nodes", []string{"todoctl", "nodes", "--count", strconv.Itoa(p.Nodes), "--timeout", "5m"}})
+	}
+	steps = append(steps, []Step{
 		{"install", install},
 		{"rollout", append([]string{"todoctl", "wait", "--timeout", "5m"}, common...)},
 		{"helm test", append([]string{"todoctl", "test", "--timeout", "3m"}, common...)},
-	}
+	}...)
 	if p.WaitForIngress {
 		steps = append(steps, Step{"ingress controller", []string{"todoctl", "wait", "--namespace", "kube-system",
 			"--selector", "app.kubernetes.io/name=traefik", "--timeout", "5m"}})
@@ -48,12 +56,14 @@ func (p DeployPlan) Steps() []Step {
 }
 
 // ProofSets are the overrides the proofs need: a second replica of each app
-// (pod-loss keeps serving only so), the NetworkPolicy (security), and the
+// (pod-loss keeps serving only so) and its PodDisruptionBudget (node-drain's
+// evictions honour it), the NetworkPolicy (security), and the
 // backend's HPA on with a 30 s scale-down window instead of 300 s
 // (autoscaling). The deploy tool's proof package names the same autoscaling
 // values: ci/ cannot import it.
 var ProofSets = []string{
-	"backend.replicaCount=2", "frontend.replicaCount=2", "networkPolicy.enabled=true",
+	"backend.replicaCount=2", "frontend.replicaCount=2", "backend.pdb.enabled=true", "frontend.pdb.enabled=true",
+	"networkPolicy.enabled=true",
 	"backend.autoscaling.enabled=true", "backend.autoscaling.minReplicas=2", "backend.autoscaling.maxReplicas=4",
 	"backend.autoscaling.targetCPUUtilizationPercentage=50", "backend.autoscaling.scaleDownStabilizationSeconds=30",
 }

@@ -48,6 +48,11 @@ func TestDeployPlanSteps(t *testing.T) {
 	if slices.ContainsFunc(p.Steps(), func(s Step) bool { return s.Name == "ingress controller" }) {
 		t.Error("an existing cluster must not wait for k3s's Traefik")
 	}
+	// With agents the install waits for every node, so that the scheduler can spread.
+	p.Nodes = 3
+	if first := p.Steps()[0]; first.Name != "nodes" || strings.Join(first.Args, " ") != "todoctl nodes --count 3 --timeout 5m" {
+		t.Errorf("first step with agents = %v", first)
+	}
 }
 
 func TestProveStep(t *testing.T) {
@@ -101,7 +106,7 @@ func TestStepsWorkWithTheDeployTool(t *testing.T) {
 	existing.Values.Registry, existing.Values.IngressClass, existing.WaitForIngress, existing.SmokeURL =
 		"localhost:5000/todo", "nginx", false, "http://192.168.49.2"
 	proofs := k3s
-	proofs.Extra = ProofSets
+	proofs.Extra, proofs.Nodes = ProofSets, 3
 
 	for name, p := range map[string]DeployPlan{"k3s": k3s, "existing cluster": existing, "proofs": proofs} {
 		steps := append(p.Steps(), p.ProveStep(nil))

@@ -5,6 +5,7 @@
 //	todoctl render    [-f values.yaml]... [--set k=v]...    manifests for review
 //	todoctl install   [-f ...] [--set ...]                  install or upgrade, atomically
 //	todoctl wait      [--selector L]                         rollout of every Deployment/StatefulSet
+//	todoctl nodes     [--count N]                            wait for N Ready nodes; the nodes' table
 //	todoctl test                                             the chart's helm test pods
 //	todoctl smoke     --url http://todo.local [--host H]    end-to-end check through the Ingress
 //	todoctl rollback  [--revision N]                         back to a revision (default: previous)
@@ -96,13 +97,13 @@ type options struct {
 	url, host, selector                                                 string
 	out, pkg, ref, dockerfile, plan, base                               string
 	plainHTTP                                                           bool
-	revision                                                            int
+	revision, count                                                     int
 	sourceDateEpoch                                                     int64
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: todoctl render|install|wait|test|smoke|load|prove|fingerprints|rollback|uninstall [flags]")
+		return errors.New("usage: todoctl render|install|wait|nodes|test|smoke|load|prove|fingerprints|rollback|uninstall [flags]")
 	}
 	cmd := args[0]
 	var o options
@@ -122,6 +123,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&o.duration, "duration", time.Minute, "how long to load the app (load; Ctrl-C ends it sooner)")
 	fs.StringVar(&o.host, "host", "", "Host header to send, for an Ingress reached by address (smoke)")
 	fs.IntVar(&o.revision, "revision", 0, "revision to roll back to; 0 is the previous one")
+	fs.IntVar(&o.count, "count", 1, "how many Ready nodes to wait for (nodes)")
 	fs.StringVar(&o.selector, "selector", "", "label selector of the workloads to wait for (default: the release's)")
 	fs.StringVar(&o.out, "out", ".", "directory for the packaged chart (package), or the file to write (normalize-image, normalize-sbom)")
 	fs.StringVar(&o.pkg, "package", "", "packaged chart (push) or OCI image tarball (push-image) to push")
@@ -339,6 +341,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "rolled out in %s\n", time.Since(start).Round(time.Second))
 		return nil
+	case "nodes":
+		start := time.Now()
+		nodes, err := deploy.WaitNodes(ctx, kube, o.count, o.timeout, 2*time.Second)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(out, deploy.NodeTable(nodes))
+		fmt.Fprintf(out, "%d nodes ready in %s\n", o.count, time.Since(start).Round(time.Second))
+		return nil
 	case "fingerprints":
 		return printFingerprints(ctx, out, kube, flags, o)
 	case "test":
@@ -435,7 +446,7 @@ func startTunnels(ctx context.Context, cmd string, o options) error {
 var forwarding sync.Once
 
 // clusterCommands are the commands that talk to the cluster's API server.
-var clusterCommands = []string{"install", "wait", "test", "rollback", "uninstall", "prove", "fingerprints"}
+var clusterCommands = []string{"install", "wait", "nodes", "test", "rollback", "uninstall", "prove", "fingerprints"}
 
 // printFingerprints prints the fingerprint of every credential a deploy
 // handles: the release's secret values and the kubeconfig's own. Whoever

@@ -322,3 +322,41 @@ func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 func metaSelector(d *appsv1.Deployment) (labels.Selector, error) {
 	return metav1.LabelSelectorAsSelector(d.Spec.Selector)
 }
+
+// Replicas spread over nodes by a hostname topology spread constraint that
+// counts one revision's pods (a rollout's new pods spread among themselves),
+// soft by default so that a one-node cluster still schedules, and hard when
+// asked; the zone constraint stays soft (nodes without a zone label would
+// otherwise take no pod at all).
+func TestSpreadOverNodes(t *testing.T) {
+	for _, tt := range []struct {
+		sets []string
+		want corev1.UnsatisfiableConstraintAction
+	}{
+		{nil, corev1.ScheduleAnyway},
+		{[]string{"backend.topologySpread.whenUnsatisfiable=DoNotSchedule", "frontend.topologySpread.whenUnsatisfiable=DoNotSchedule"}, corev1.DoNotSchedule},
+	} {
+		docs := render(t, scenario{"spread", nil, append([]string{"secrets.existingSecret=s"}, tt.sets...)}, "v1.33.0")
+		deployments := objects[appsv1.Deployment](docs, false)
+		if len(deployments) != 2 {
+			t.Fatalf("%d Deployments", len(deployments))
+		}
+		for name, d := range deployments {
+			byKey := map[string]corev1.TopologySpreadConstraint{}
+			for _, c := range d.Spec.Template.Spec.TopologySpreadConstraints {
+				byKey[c.TopologyKey] = c
+			}
+			host, zone := byKey["kubernetes.io/hostname"], byKey["topology.kubernetes.io/zone"]
+			if host.WhenUnsatisfiable != tt.want || host.MaxSkew != 1 || !slices.Equal(host.MatchLabelKeys, []string{"pod-template-hash"}) {
+				t.Errorf("%s %v: hostname spread = %+v", name, tt.sets, host)
+			}
+			if zone.WhenUnsatisfiable != corev1.ScheduleAnyway {
+				t.Errorf("%s %v: zone spread = %+v", name, tt.sets, zone)
+			}
+			selector, err := metav1.LabelSelectorAsSelector(host.LabelSelector)
+			if err != nil || !selector.Matches(labels.Set(d.Spec.Template.Labels)) {
+				t.Errorf("%s: the spread's selector %v does not match its own pods (%v)", name, host.LabelSelector, err)
+			}
+		}
+	}
+}

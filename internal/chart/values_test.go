@@ -54,6 +54,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"networkPolicy.egress.database.cidrs[0]=everywhere", "cidrs"},
 		{"networkPolicy.egress.modelAPI.ports[0]=0", "ports"},
 		{"networkPolicy.egress.dns.ports=null", "ports"},
+		{"backend.topologySpread.whenUnsatisfiable=Maybe", "whenUnsatisfiable"},
+		{"frontend.topologySpread.maxSkew=0", "maxSkew"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -289,10 +290,10 @@ func PodUIDs(ctx context.Context, kube kubernetes.Interface, namespace, selector
 	return uids, nil
 }
 
-// Timeline says when each pod of selector not among existing was created,
-// scheduled, started and ready, in seconds from the first one's creation:
-// where an install or upgrade spent its time. The times are the cluster's
-// own, to the second.
+// Timeline says, for each pod of selector not among existing, the node it
+// runs on and when it was created, scheduled, started and ready, in seconds
+// from the first one's creation: where an install or upgrade spent its
+// time. The times are the cluster's own, to the second.
 func Timeline(ctx context.Context, kube kubernetes.Interface, namespace, selector string, existing map[types.UID]bool) (string, error) {
 	pods, err := kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
@@ -327,7 +328,7 @@ func Timeline(ctx context.Context, kube kubernetes.Interface, namespace, selecto
 		return metav1.Time{}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-48s %8s %10s %8s %6s\n", "pod", "created", "scheduled", "started", "ready")
+	fmt.Fprintf(&b, "%-48s %8s %10s %8s %6s  %s\n", "pod", "created", "scheduled", "started", "ready", "node")
 	for _, p := range fresh {
 		var started metav1.Time
 		for _, c := range p.Status.ContainerStatuses {
@@ -335,7 +336,7 @@ func Timeline(ctx context.Context, kube kubernetes.Interface, namespace, selecto
 				started = r.StartedAt
 			}
 		}
-		fmt.Fprintf(&b, "%-48s %8s %10s %8s %6s\n", p.Name, at(p.CreationTimestamp), at(condition(p, corev1.PodScheduled)), at(started), at(condition(p, corev1.PodReady)))
+		fmt.Fprintf(&b, "%-48s %8s %10s %8s %6s  %s\n", p.Name, at(p.CreationTimestamp), at(condition(p, corev1.PodScheduled)), at(started), at(condition(p, corev1.PodReady)), cmp.Or(p.Spec.NodeName, "-"))
 	}
 	return b.String(), nil
 }

@@ -210,11 +210,58 @@ func TestWaitLastsUntilNoOldPodIsLeft(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+func TestWaitNodes(t *testing.T) {
+	node := func(name string, ready bool) *corev1.Node {
+		status := corev1.ConditionFalse
+		if ready {
+			status = corev1.ConditionTrue
+		}
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.NodeSpec{PodCIDR: "10.42.0.0/24"},
+			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: status}}}}
+	}
+	for _, tt := range []struct {
+		name      string
+		readyAt   int32 // the poll at which agent-1 turns Ready; 0: never
+		wantErr   string
+		wantNodes int
+	}{
+		{"every node ready at once", 1, "", 2},
+		{"an agent turns ready while waiting", 3, "", 2},
+		{"an agent never does", 0, "1 of 2 nodes ready", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset(node("server", true), node("agent-1", false))
+			var polls atomic.Int32
+			kube.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+				if polls.Add(1) == tt.readyAt {
+					kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("nodes"), node("agent-1", true), "")
+				}
+				return false, nil, nil
+			})
+			nodes, err := WaitNodes(t.Context(), kube, 2, 50*time.Millisecond, time.Millisecond)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "agent-1") {
+					t.Fatalf("err = %v, want one containing %q and naming agent-1", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || len(nodes) != tt.wantNodes {
+				t.Fatalf("WaitNodes = %d nodes, %v", len(nodes), err)
+			}
+			table := NodeTable(nodes)
+			if !strings.Contains(table, "agent-1") || strings.Count(table, "Ready") != 2 {
+				t.Errorf("table:\n%s", table)
+			}
+		})
+	}
+}
+
 func TestTimeline(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
 	at := func(s int) metav1.Time { return metav1.NewTime(t0.Add(time.Duration(s) * time.Second)) }
 	pod := func(name string, created, scheduled, started, ready int) *corev1.Pod {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "apps", UID: types.UID(name), Labels: labelsOf(), CreationTimestamp: at(created)},
+			Spec:   corev1.PodSpec{NodeName: "node-" + name},
 			Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: at(scheduled)}}}}
 		if started >= 0 {
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: at(started)}}}}
@@ -230,8 +277,9 @@ func TestTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(got), "\n")
-	want := [][]string{{"pod", "created", "scheduled", "started", "ready"},
-		{"postgresql-0", "+0s", "+1s", "+3s", "+10s"}, {"backend-1", "+2s", "+2s", "+9s", "+14s"}, {"frontend-1", "+2s", "+3s", "-", "-"}}
+	want := [][]string{{"pod", "created", "scheduled", "started", "ready", "node"},
+		{"postgresql-0", "+0s", "+1s", "+3s", "+10s", "node-postgresql-0"}, {"backend-1", "+2s", "+2s", "+9s", "+14s", "node-backend-1"},
+		{"frontend-1", "+2s", "+3s", "-", "-", "node-frontend-1"}}
 	if len(lines) != len(want) {
 		t.Fatalf("timeline:\n%s", got)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -49,7 +50,7 @@ func readyPod(name, component string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "todo", UID: types.UID(name + "-" + rand.Text()[:6]),
 			Labels:          map[string]string{"app.kubernetes.io/instance": "todo", "app.kubernetes.io/component": component},
-			OwnerReferences: []metav1.OwnerReference{{Kind: owner, Name: "todo-" + component}}},
+			OwnerReferences: []metav1.OwnerReference{{Kind: owner, Name: "todo-" + component, UID: types.UID("todo-" + component), Controller: ptrTo(true)}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{
 			{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
 	}
@@ -57,7 +58,7 @@ func readyPod(name, component string) *corev1.Pod {
 
 // fakeCluster stands for the controllers of a real cluster. A deleted pod
 // first terminates (deletionTimestamp set, no longer ready) for terminating,
-// then goes. A ReplicaSet creates its replacement under a new name at once;
+// then goes (so does one evicted). A ReplicaSet creates its replacement under a new name at once;
 // a StatefulSet re-creates it under the same name, with a new UID, once the
 // old pod is gone. Replacements are ready after onDelete (which may restart
 // the real process behind them) returns.
@@ -71,8 +72,7 @@ func fakeCluster(t *testing.T, onDelete func(component string), pods ...*corev1.
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait)
 	ctx := context.WithoutCancel(t.Context())
-	kube.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		name := a.(k8stesting.DeleteAction).GetName()
+	terminate := func(name string) (bool, runtime.Object, error) {
 		obj, err := kube.Tracker().Get(corev1.SchemeGroupVersion.WithResource("pods"), "todo", name)
 		if err != nil {
 			return true, nil, err
@@ -109,6 +109,16 @@ func fakeCluster(t *testing.T, onDelete func(component string), pods ...*corev1.
 			wg.Go(func() { replace(component + "-" + strings.ToLower(rand.Text()[:5])) })
 		}
 		return true, nil, nil
+	}
+	kube.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return terminate(a.(k8stesting.DeleteAction).GetName())
+	})
+	// An eviction the API allows deletes the pod so.
+	kube.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "eviction" {
+			return false, nil, nil
+		}
+		return terminate(a.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction).Name)
 	})
 	return kube
 }
@@ -221,7 +231,7 @@ func TestRunSelectsByName(t *testing.T) {
 	if _, err := Run(t.Context(), Env{}, []string{"pod-loss", "levitation"}); err == nil || !strings.Contains(err.Error(), "unknown proof \"levitation\"") {
 		t.Fatalf("err = %v", err)
 	}
-	if got := strings.Join(Names(), ","); got != "autoscaling,persistence,pod-loss,rollback,rolling-update,security" {
+	if got := strings.Join(Names(), ","); got != "autoscaling,node-drain,persistence,pod-loss,rollback,rolling-update,security" {
 		t.Fatalf("Names = %s", got)
 	}
 }
