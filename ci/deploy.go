@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -81,12 +82,14 @@ func (m *TodoApp) Deploy(
 // every pod); autoscaling (time to scale up under load, peak replicas,
 // scale-down); security (running users, secrets in pod specs, service
 // account tokens, the NetworkPolicy keeping outsiders from PostgreSQL, and
-// the image scan).
+// the image scan). node-loss runs only by name, with agents: an agent is
+// killed, and it measures the failed requests until the endpoints drop its
+// pods and the time until the apps are whole elsewhere.
 // +cache="never"
 // +check
 func (m *TodoApp) Prove(
 	ctx context.Context,
-	// Proofs to run; all when empty (node-drain only with agents).
+	// Proofs to run; when empty, all but node-loss (node-drain only with agents).
 	// +optional
 	proofs []string,
 	// Agent nodes beside the server: node-drain needs at least one.
@@ -121,7 +124,19 @@ func (m *TodoApp) prove(ctx context.Context, proofs []string, agents int, scan b
 			scanDone <- scanned{report, time.Since(start), err}
 		}()
 	}
+	var stopped chan string
+	if slices.Contains(proofs, "node-loss") {
+		stopped = make(chan string, 1)
+		go func() { stopped <- d.stopNodeOnRequest(ctx) }()
+	}
 	err = d.run(ctx, append(d.plan.Steps(), d.plan.ProveStep(proofs)))
+	if stopped != nil {
+		select {
+		case s := <-stopped:
+			d.report.WriteString(s)
+		default: // the proof never asked: its own figures say why
+		}
+	}
 	if scan {
 		s := <-scanDone
 		d.recordTook("image scan", "scan --severity=CRITICAL --only=backend,frontend (part of security, beside the proofs)", s.took, s.report)
@@ -132,6 +147,26 @@ func (m *TodoApp) prove(ctx context.Context, proofs []string, agents int, scan b
 		}
 	}
 	return d.finish(ctx, err)
+}
+
+// stopNodeOnRequest waits for the node-loss proof to ask for a node to be
+// stopped, kills that agent's container at once (a machine gone, not a
+// graceful shutdown), and says so for the report.
+func (d *deployment) stopNodeOnRequest(ctx context.Context) string {
+	out, err := d.runner.WithExec([]string{"todoctl", "node-loss-request", "--release", d.plan.Release,
+		"--namespace", d.plan.Namespace, "--timeout", "30m"}).Stdout(ctx)
+	if err != nil {
+		return fmt.Sprintf("== node stop: no request: %v\n", describe(err))
+	}
+	node := strings.TrimSpace(out)
+	agent := d.agents[node]
+	if agent == nil {
+		return fmt.Sprintf("== node stop: %s is not an agent of this cluster\n", node)
+	}
+	if _, err := agent.Stop(ctx, dagger.ServiceStopOpts{Kill: true}); err != nil {
+		return fmt.Sprintf("== node stop: %s: %v\n", node, err)
+	}
+	return fmt.Sprintf("== node stop: %s killed at %s, on the node-loss proof's request\n", node, time.Now().UTC().Format("15:04:05.0"))
 }
 
 // target is where to deploy: an existing cluster when kubeconfig is set.
@@ -155,6 +190,7 @@ type deployment struct {
 	plan   pipeline.DeployPlan
 	report strings.Builder
 	stop   func()
+	agents map[string]*dagger.Service // an ephemeral cluster's, by node name
 }
 
 // What a deploy's images are stamped with, whichever the cluster: one
@@ -197,17 +233,19 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 			return nil, err
 		}
 		start := time.Now()
-		svc, kubeconfig, err := m.ephemeralCluster(ctx, images, t.agents)
+		cluster, err := m.startCluster(ctx, images, t.agents)
 		if err != nil {
 			return nil, d.fail("cluster", err)
 		}
+		svc := cluster.server
+		d.agents = cluster.agents
 		d.record("cluster", "", start, fmt.Sprintf("k3s started (a server and %d agents), its images imported, its API server answering", t.agents))
 		// With agents, the install waits for every node, so that the scheduler spreads over all of them.
 		d.plan.Nodes = t.agents + 1
 		d.stop = func() { svc.Stop(context.WithoutCancel(ctx)) }
 		d.plan.Values.IngressClass, d.plan.WaitForIngress, d.plan.SmokeURL = "traefik", true, "http://"+k3sHost
 		runner = runner.WithServiceBinding(k3sHost, svc)
-		t.kubeconfig = kubeconfig
+		t.kubeconfig = cluster.kubeconfig
 	} else {
 		if t.registry == "" || t.url == "" {
 			return nil, fmt.Errorf("--kubeconfig needs --registry (where the cluster pulls images) and --url (where its Ingress answers)")

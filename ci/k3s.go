@@ -44,11 +44,12 @@ type k3sSpec struct {
 	run    string
 }
 
-// k3s is the cluster as a service: the server's API on 6443, Traefik on 80.
-// Its agents are bound to it, so that starting it starts them; they reach
-// it by its own hostname (no binding back), join with a token that is a
-// Secret end to end, and import the same images.
-func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, error) {
+// k3s is the cluster as a service: the server's API on 6443, Traefik on 80;
+// and its agents by node name. They are bound to the server, so that
+// starting it starts them; they reach it by its own hostname (no binding
+// back), join with a token that is a Secret end to end, and import the same
+// images.
+func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, map[string]*dagger.Service, error) {
 	registries := ""
 	if s.registryService != nil {
 		registries = "/etc/todo-app/registries.yaml"
@@ -73,7 +74,7 @@ func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, error) {
 	}
 	server, err := node(s.state)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	server = server.WithMountedCache("/etc/rancher/k3s", s.config).
 		WithExposedPort(6443).
@@ -81,22 +82,24 @@ func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, error) {
 	// Short: the engine makes it <host>.<module>.<session>.dagger.local, the
 	// container's hostname, which may not exceed 64 bytes.
 	serverHost := "k3s-" + s.run[:8]
+	agents := map[string]*dagger.Service{}
 	if s.agents > 0 {
 		token := dag.SetSecret("todo-app-k3s-token-"+s.run, rand.Text())
 		server = server.WithSecretVariable("K3S_TOKEN", token)
 		for i := 1; i <= s.agents; i++ {
 			name := pipeline.AgentName(i)
-			agent, err := node(dag.CacheVolume("todo-app-k3s-" + s.run + "-" + name))
+			ctr, err := node(dag.CacheVolume("todo-app-k3s-" + s.run + "-" + name))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			server = server.WithServiceBinding(name, agent.
+			agents[name] = ctr.
 				WithSecretVariable("K3S_TOKEN", token).
 				WithEnvVariable("K3S_URL", "https://"+serverHost+":6443").
 				AsService(dagger.ContainerAsServiceOpts{
 					Args:                     append([]string{"k3s-entrypoint"}, pipeline.K3sAgentArgs(name, registries)...),
 					InsecureRootCapabilities: true,
-				}))
+				})
+			server = server.WithServiceBinding(pipeline.AgentName(i), agents[name])
 		}
 	}
 	svc := server.AsService(dagger.ContainerAsServiceOpts{
@@ -106,7 +109,7 @@ func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, error) {
 	if s.agents > 0 {
 		svc = svc.WithHostname(serverHost)
 	}
-	return svc, nil
+	return svc, agents, nil
 }
 
 // kubeconfig waits (up to timeout seconds) for the kubeconfig a k3s server
@@ -156,27 +159,33 @@ func (m *TodoApp) preloadImages(tag string, forProofs bool) *dagger.Directory {
 	return images
 }
 
-// ephemeralCluster starts a fresh k3s for one deploy, of a server and
-// agents, with images preloaded, and returns it with a kubeconfig for a
-// container that binds it as k3sHost. The kubeconfig holds the cluster's
-// admin key: it is a Secret from the moment it is read, so that Dagger keeps
-// it out of every log.
-func (m *TodoApp) ephemeralCluster(ctx context.Context, images *dagger.Directory, agents int) (*dagger.Service, *dagger.Secret, error) {
+// ephemeralCluster is a fresh k3s for one deploy, of a server and agents
+// with images preloaded, started, with a kubeconfig for a container that
+// binds the server as k3sHost.
+type ephemeralCluster struct {
+	server *dagger.Service
+	agents map[string]*dagger.Service // by node name
+	// kubeconfig holds the cluster's admin key: it is a Secret from the
+	// moment it is read, so that Dagger keeps it out of every log.
+	kubeconfig *dagger.Secret
+}
+
+func (m *TodoApp) startCluster(ctx context.Context, images *dagger.Directory, agents int) (*ephemeralCluster, error) {
 	run := strings.ToLower(rand.Text()[:12]) // no two runs share state
 	config := dag.CacheVolume("todo-app-k3s-config-" + run)
-	svc, err := m.k3s(k3sSpec{state: dag.CacheVolume("todo-app-k3s-state-" + run), config: config, images: images, agents: agents, run: run})
+	svc, agentSvcs, err := m.k3s(k3sSpec{state: dag.CacheVolume("todo-app-k3s-state-" + run), config: config, images: images, agents: agents, run: run})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if svc, err = svc.Start(ctx); err != nil {
-		return nil, nil, fmt.Errorf("start k3s: %w", describe(err))
+		return nil, fmt.Errorf("start k3s: %w", describe(err))
 	}
 	kubeconfig, err := m.kubeconfig(config, "https://"+k3sHost+":6443", 300).Contents(ctx)
 	if err != nil {
 		svc.Stop(context.WithoutCancel(ctx))
-		return nil, nil, fmt.Errorf("k3s kubeconfig: %w", describe(err))
+		return nil, fmt.Errorf("k3s kubeconfig: %w", describe(err))
 	}
-	return svc, dag.SetSecret("todo-app-k3s-kubeconfig-"+run, kubeconfig), nil
+	return &ephemeralCluster{svc, agentSvcs, dag.SetSecret("todo-app-k3s-kubeconfig-"+run, kubeconfig)}, nil
 }
 
 // Cluster is a k3s cluster to keep running while you work: a target for
@@ -243,7 +252,7 @@ func (c *Cluster) config() *dagger.CacheVolume {
 // +cache="never"
 func (c *Cluster) Server() (*dagger.Service, error) {
 	run := strings.ToLower(rand.Text()[:12])
-	return c.Pipeline.k3s(k3sSpec{
+	svc, _, err := c.Pipeline.k3s(k3sSpec{
 		state:           dag.CacheVolume("todo-app-cluster-" + c.Name + "-state-" + run),
 		config:          c.config(),
 		registry:        c.Registry,
@@ -251,6 +260,7 @@ func (c *Cluster) Server() (*dagger.Service, error) {
 		agents:          c.Agents,
 		run:             run,
 	})
+	return svc, err
 }
 
 // Kubeconfig is the kubeconfig of the running cluster of this name (started

@@ -117,6 +117,7 @@ func parseModule(t *testing.T) moduleAPI {
 // aliasFunctions make service aliases at run time; each gives a sample.
 var aliasFunctions = map[string]func() string{
 	"TunnelAlias": func() string { return pipeline.TunnelAlias(6443) },
+	"AgentName":   func() string { return pipeline.AgentName(1) },
 }
 
 func exprName(e ast.Expr) string {

@@ -11,6 +11,8 @@
 //	todoctl rollback  [--revision N]                         back to a revision (default: previous)
 //	todoctl uninstall
 //	todoctl prove     --url U [--host H] [--proof NAME]...    deploy-time proofs; -f/--set as for install
+//	todoctl node-loss-request                                wait for the node-loss proof to ask for a node to be
+//	                                                         stopped; print its name (then stop that machine)
 //	todoctl load      --url U [--host H] [--duration D]       users' traffic of every kind (the proofs'), each
 //	                                                         kind's figures; to run while you disturb the app
 //	todoctl fingerprints                                     SHA-256 and length of each credential of the release
@@ -341,6 +343,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "rolled out in %s\n", time.Since(start).Round(time.Second))
 		return nil
+	case "node-loss-request":
+		node, err := proof.AwaitNodeLossRequest(ctx, proof.Env{Kube: kube, Namespace: o.namespace, Release: o.release}, o.timeout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, node)
+		return nil
 	case "nodes":
 		start := time.Now()
 		nodes, err := deploy.WaitNodes(ctx, kube, o.count, o.timeout, 2*time.Second)
@@ -446,7 +455,7 @@ func startTunnels(ctx context.Context, cmd string, o options) error {
 var forwarding sync.Once
 
 // clusterCommands are the commands that talk to the cluster's API server.
-var clusterCommands = []string{"install", "wait", "nodes", "test", "rollback", "uninstall", "prove", "fingerprints"}
+var clusterCommands = []string{"install", "wait", "nodes", "node-loss-request", "test", "rollback", "uninstall", "prove", "fingerprints"}
 
 // printFingerprints prints the fingerprint of every credential a deploy
 // handles: the release's secret values and the kubeconfig's own. Whoever

@@ -34,7 +34,7 @@ func NodeDrain(ctx context.Context, env Env) Result {
 	if err != nil {
 		return Result{Figures: "no placement", Err: err}
 	}
-	node, err := drainTarget(ctx, env)
+	node, err := drainTarget(ctx, env, nil)
 	if err != nil {
 		return Result{Figures: "no node to drain", Err: err, Lines: []string{"before: " + before}}
 	}
@@ -241,9 +241,9 @@ func cordon(ctx context.Context, env Env, node string, unschedulable bool) error
 }
 
 // drainTarget is the node with the most ready replicas of the apps among
-// those that hold no one-replica part of the serving path, or an error that
-// says where everything runs.
-func drainTarget(ctx context.Context, env Env) (string, error) {
+// those that hold no one-replica part of the serving path (and are not
+// excluded), or an error that says where everything runs.
+func drainTarget(ctx context.Context, env Env, excluded map[string]bool) (string, error) {
 	pods, err := env.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return "", fmt.Errorf("list pods: %w", err)
@@ -274,7 +274,7 @@ func drainTarget(ctx context.Context, env Env) (string, error) {
 	}
 	best := ""
 	for _, node := range slices.Sorted(maps.Keys(apps)) {
-		if len(single[node]) == 0 && (best == "" || apps[node] > apps[best]) {
+		if len(single[node]) == 0 && !excluded[node] && (best == "" || apps[node] > apps[best]) {
 			best = node
 		}
 	}
@@ -285,7 +285,7 @@ func drainTarget(ctx context.Context, env Env) (string, error) {
 	for _, node := range slices.Sorted(maps.Keys(apps)) {
 		where = append(where, fmt.Sprintf("%s: %d app replicas and %s", node, apps[node], strings.Join(single[node], ", ")))
 	}
-	return "", fmt.Errorf("every node with replicas of the apps also holds a one-replica part of the serving path (%s)", strings.Join(where, "; "))
+	return "", fmt.Errorf("every node with replicas of the apps holds a one-replica part of the serving path, or may not be taken (%s)", strings.Join(where, "; "))
 }
 
 // servingPath says whether a pod is on the path of users' requests besides

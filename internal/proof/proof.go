@@ -103,11 +103,15 @@ var All = map[string]Proof{
 	"rollback":       Rollback,
 	"autoscaling":    Autoscaling,
 	"node-drain":     NodeDrain,
+	"node-loss":      NodeLoss,
 }
+
+// byNameOnly are the proofs the default set leaves out, and why.
+var byNameOnly = map[string]string{"node-loss": "a node stopped for good: run it by name, with a way to stop the node"}
 
 // minNodes are the proofs that need more than one node: the default set
 // leaves them out on a smaller cluster, and says so.
-var minNodes = map[string]int{"node-drain": 2}
+var minNodes = map[string]int{"node-drain": 2, "node-loss": 2}
 
 // Names lists the proofs in a stable order.
 func Names() []string {
@@ -135,6 +139,10 @@ func Run(ctx context.Context, env Env, names []string) ([]Result, error) {
 			return nil, fmt.Errorf("list nodes: %w", err)
 		}
 		for _, n := range Names() {
+			if why := byNameOnly[n]; why != "" {
+				out = append(out, Result{Name: n, NotRun: true, Figures: "(" + why + ")"})
+				continue
+			}
 			if need := minNodes[n]; len(nodes.Items) < need {
 				out = append(out, Result{Name: n, NotRun: true, Figures: fmt.Sprintf("(needs %d nodes, the cluster has %d)", need, len(nodes.Items))})
 				continue

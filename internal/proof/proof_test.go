@@ -231,7 +231,7 @@ func TestRunSelectsByName(t *testing.T) {
 	if _, err := Run(t.Context(), Env{}, []string{"pod-loss", "levitation"}); err == nil || !strings.Contains(err.Error(), "unknown proof \"levitation\"") {
 		t.Fatalf("err = %v", err)
 	}
-	if got := strings.Join(Names(), ","); got != "autoscaling,node-drain,persistence,pod-loss,rollback,rolling-update,security" {
+	if got := strings.Join(Names(), ","); got != "autoscaling,node-drain,node-loss,persistence,pod-loss,rollback,rolling-update,security" {
 		t.Fatalf("Names = %s", got)
 	}
 }

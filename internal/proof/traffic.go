@@ -33,10 +33,12 @@ type kind struct {
 	// send makes one request and checks its answer.
 	send func(ctx context.Context) error
 
-	mu        sync.Mutex
-	latencies []time.Duration
-	failures  int
-	errs      []string // the first few failures, to say what they were
+	mu                  sync.Mutex
+	latencies           []time.Duration
+	failures            int
+	errs                []string  // the first few failures, to say what they were
+	lastErr             string    // and the last, which says what a long window ended on
+	firstFail, lastFail time.Time // when the first and the last failed request ended
 }
 
 func (k *kind) record(took time.Duration, err error) {
@@ -45,8 +47,15 @@ func (k *kind) record(took time.Duration, err error) {
 	k.latencies = append(k.latencies, took)
 	if err != nil {
 		k.failures++
+		now := time.Now()
+		if k.firstFail.IsZero() {
+			k.firstFail = now
+		}
+		k.lastFail = now
 		if len(k.errs) < 3 {
 			k.errs = append(k.errs, err.Error())
+		} else {
+			k.lastErr = err.Error()
 		}
 	}
 }
@@ -148,9 +157,7 @@ func (t *userTraffic) finish(ctx context.Context) trafficResult {
 	t.cancel()
 	r := trafficResult{ran: time.Since(t.started)}
 	for _, k := range t.kinds {
-		slices.Sort(k.latencies)
-		r.kinds = append(r.kinds, kindResult{name: k.name, requests: len(k.latencies), failures: k.failures,
-			p50: percentile(k.latencies, 50), p99: percentile(k.latencies, 99), errs: k.errs})
+		r.kinds = append(r.kinds, k.result(t.started))
 	}
 	r.created, r.completed = len(t.writes.created), len(t.writes.completed)
 	// Looked for even when ctx ended (Ctrl-C on todoctl load): the figures need it.
@@ -158,6 +165,19 @@ func (t *userTraffic) finish(ctx context.Context) trafficResult {
 	defer cancel()
 	r.lost, r.verifyErr = t.writes.lost(ctx)
 	return r
+}
+
+// result is what the kind measured, its times from started.
+func (k *kind) result(started time.Time) kindResult {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	slices.Sort(k.latencies)
+	kr := kindResult{name: k.name, requests: len(k.latencies), failures: k.failures,
+		p50: percentile(k.latencies, 50), p99: percentile(k.latencies, 99), errs: k.errs, lastErr: k.lastErr}
+	if k.failures > 0 {
+		kr.failedFrom, kr.failedTo = k.firstFail.Sub(started), k.lastFail.Sub(started)
+	}
+	return kr
 }
 
 func percentile(sorted []time.Duration, p int) time.Duration {
@@ -177,10 +197,12 @@ type trafficResult struct {
 }
 
 type kindResult struct {
-	name               string
-	requests, failures int
-	p50, p99           time.Duration
-	errs               []string
+	name                 string
+	requests, failures   int
+	p50, p99             time.Duration
+	errs                 []string
+	lastErr              string        // "" when errs hold every failure
+	failedFrom, failedTo time.Duration // from the traffic's start
 }
 
 // requests and failures are the totals over every kind.
@@ -210,8 +232,11 @@ func (r trafficResult) lines() []string {
 		case "chat":
 			line += "; each reply streamed to its done event"
 		}
-		if len(k.errs) > 0 {
-			line += "; first failures: " + strings.Join(k.errs, " | ")
+		if k.failures > 0 {
+			line += fmt.Sprintf("; failures from +%s to +%s; first: %s", round(k.failedFrom), round(k.failedTo), strings.Join(k.errs, " | "))
+			if k.lastErr != "" {
+				line += "; last: " + k.lastErr
+			}
 		}
 		out = append(out, line)
 	}
@@ -223,11 +248,20 @@ func (r trafficResult) lines() []string {
 func (r trafficResult) err(while string) error {
 	var problems []string
 	for _, k := range r.kinds {
-		switch {
-		case k.requests == 0:
-			problems = append(problems, k.name+": no request reached the app")
-		case k.failures > 0:
+		if k.requests > 0 && k.failures > 0 {
 			problems = append(problems, fmt.Sprintf("%s: %d of %d failed %s", k.name, k.failures, k.requests, while))
+		}
+	}
+	return errors.Join(errorOf(problems), r.integrityErr())
+}
+
+// integrityErr says what the traffic shows went wrong besides failed
+// requests: a kind that sent none, a lost write.
+func (r trafficResult) integrityErr() error {
+	var problems []string
+	for _, k := range r.kinds {
+		if k.requests == 0 {
+			problems = append(problems, k.name+": no request reached the app")
 		}
 	}
 	if r.verifyErr != nil {
@@ -235,10 +269,14 @@ func (r trafficResult) err(while string) error {
 	} else if r.lost > 0 {
 		problems = append(problems, fmt.Sprintf("%d acknowledged writes lost", r.lost))
 	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "; "))
+	return errorOf(problems)
+}
+
+func errorOf(problems []string) error {
+	if len(problems) == 0 {
+		return nil
 	}
-	return nil
+	return errors.New(strings.Join(problems, "; "))
 }
 
 // exchange sends a request of s with client and checks its status; it

@@ -1,0 +1,190 @@
+package proof
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/todo-app/todo-app/internal/deploy"
+)
+
+// NodeLossRequest names the ConfigMap through which the node-loss proof asks
+// for a node to be stopped, its data's "node" key the node's name: whoever
+// can stop the machine watches for it (the Dagger module, which runs the
+// agents; an operator with `todoctl node-loss-request`).
+func NodeLossRequest(release string) string { return release + "-proof-node-loss" }
+
+// NodeLoss measures what losing a node for good costs: it asks for a worker
+// node that holds replicas of the apps (and no one-replica part of the
+// serving path) to be stopped at once, and under users' traffic reports
+// each kind's failures and when they ended, when the node turned NotReady,
+// when its pods left the Services' endpoints, and when each app had its
+// replicas ready elsewhere; then it deletes the Node, as a cloud's node
+// controller does, so that its pods go. Requests to the lost pods fail until
+// the endpoints drop them: that is the measurement, not a failure; a lost
+// write, or an app that never recovers, is.
+func NodeLoss(ctx context.Context, env Env) Result {
+	nodes, err := env.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return Result{Figures: "no nodes", Err: fmt.Errorf("list nodes: %w", err)}
+	}
+	controlPlane := map[string]bool{}
+	for _, n := range nodes.Items {
+		_, cp := n.Labels["node-role.kubernetes.io/control-plane"]
+		_, master := n.Labels["node-role.kubernetes.io/master"]
+		controlPlane[n.Name] = cp || master
+	}
+	before, err := placement(ctx, env)
+	if err != nil {
+		return Result{Figures: "no placement", Err: err}
+	}
+	node, err := drainTarget(ctx, env, controlPlane)
+	if err != nil {
+		return Result{Figures: "no worker node to lose", Err: err, Lines: []string{"before: " + before}}
+	}
+	l := &nodeLoss{node: node, replicas: map[string]int{}}
+	traffic, err := underTraffic(ctx, env, func(t *userTraffic) error {
+		l.started = t.started
+		return l.run(ctx, env)
+	})
+	cleanup := context.WithoutCancel(ctx)
+	if derr := env.Kube.CoreV1().ConfigMaps(env.Namespace).Delete(cleanup, NodeLossRequest(env.Release), metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+		err = errors.Join(err, derr)
+	}
+	if l.notReadyAt > 0 {
+		if derr := env.Kube.CoreV1().Nodes().Delete(cleanup, node, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+			err = errors.Join(err, fmt.Errorf("delete the lost node: %w", derr))
+		}
+	}
+	after, perr := placement(ctx, env)
+	if perr != nil {
+		after = perr.Error()
+	}
+	return Result{Figures: l.String() + "; " + traffic.summary(), Err: errors.Join(err, traffic.integrityErr()),
+		Lines: append(traffic.lines(), "before: "+before, "after:  "+after)}
+}
+
+// nodeLoss is one node's loss, its times from the traffic's start.
+type nodeLoss struct {
+	node                                        string
+	started                                     time.Time
+	replicas                                    map[string]int // ready replicas of each app before
+	askedAt, notReadyAt, unroutedAt, replacedAt time.Duration
+}
+
+// run asks for the node to be stopped and waits until it is NotReady, out
+// of every endpoint, and each app is whole again elsewhere.
+func (l *nodeLoss) run(ctx context.Context, env Env) error {
+	for _, component := range appComponents {
+		pods, err := env.Kube.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: env.selector(component)})
+		if err != nil {
+			return fmt.Errorf("list pods: %w", err)
+		}
+		for _, p := range pods.Items {
+			if ready(p) {
+				l.replicas[component]++
+			}
+		}
+	}
+	request := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: NodeLossRequest(env.Release), Namespace: env.Namespace},
+		Data: map[string]string{"node": l.node}}
+	if _, err := env.Kube.CoreV1().ConfigMaps(env.Namespace).Create(ctx, request, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("ask for %s to be stopped: %w", l.node, err)
+	}
+	l.askedAt = time.Since(l.started)
+	return poll(ctx, env, func() (bool, error) {
+		at := time.Since(l.started)
+		if l.notReadyAt == 0 {
+			n, err := env.Kube.CoreV1().Nodes().Get(ctx, l.node, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			if !deploy.NodeReady(*n) {
+				l.notReadyAt = at
+			}
+		}
+		if l.unroutedAt == 0 {
+			routed, err := routedTo(ctx, env, l.node)
+			if err != nil {
+				return false, err
+			}
+			if routed == 0 {
+				l.unroutedAt = at
+			}
+		}
+		if l.replacedAt == 0 {
+			whole := true
+			for component, want := range l.replicas {
+				pods, err := env.Kube.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: env.selector(component)})
+				if err != nil {
+					return false, err
+				}
+				n := 0
+				for _, p := range pods.Items {
+					if ready(p) && p.Spec.NodeName != l.node {
+						n++
+					}
+				}
+				whole = whole && n >= want
+			}
+			if whole {
+				l.replacedAt = at
+			}
+		}
+		return l.notReadyAt > 0 && l.unroutedAt > 0 && l.replacedAt > 0, fmt.Errorf("after losing %s: %s", l.node, l)
+	})
+}
+
+// routedTo counts the ready endpoints of the release's Services on node.
+func routedTo(ctx context.Context, env Env, node string) (int, error) {
+	list, err := env.Kube.DiscoveryV1().EndpointSlices(env.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("list endpoint slices: %w", err)
+	}
+	n := 0
+	for _, s := range list.Items {
+		for _, e := range s.Endpoints {
+			if e.NodeName != nil && *e.NodeName == node && endpointReady(e) {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+func endpointReady(e discoveryv1.Endpoint) bool {
+	return e.Conditions.Ready == nil || *e.Conditions.Ready
+}
+
+func (l *nodeLoss) String() string {
+	at := func(d time.Duration) string {
+		if d == 0 {
+			return "not yet"
+		}
+		return "+" + round(d).String()
+	}
+	return fmt.Sprintf("lost %s (stop asked at %s): NotReady at %s, out of the endpoints at %s, the apps whole elsewhere at %s",
+		l.node, at(l.askedAt), at(l.notReadyAt), at(l.unroutedAt), at(l.replacedAt))
+}
+
+// AwaitNodeLossRequest waits (up to timeout) for the node-loss proof to ask
+// for a node to be stopped, and returns the node's name.
+func AwaitNodeLossRequest(ctx context.Context, env Env, timeout time.Duration) (string, error) {
+	env.Timeout, env.Poll = timeout, time.Second
+	var node string
+	err := poll(ctx, env, func() (bool, error) {
+		cm, err := env.Kube.CoreV1().ConfigMaps(env.Namespace).Get(ctx, NodeLossRequest(env.Release), metav1.GetOptions{})
+		if err != nil {
+			return false, fmt.Errorf("no request to stop a node: %w", err)
+		}
+		node = cm.Data["node"]
+		return node != "", errors.New("a request to stop a node names none")
+	})
+	return node, err
+}
