@@ -328,6 +328,51 @@ func metaSelector(d *appsv1.Deployment) (labels.Selector, error) {
 // soft by default so that a one-node cluster still schedules, and hard when
 // asked; the zone constraint stays soft (nodes without a zone label would
 // otherwise take no pod at all).
+// A replica on a lost node is replaced after nodeLossTolerationSeconds, not
+// Kubernetes' 300 s; a toleration of the user's own for either taint wins.
+func TestNodeLossTolerations(t *testing.T) {
+	const notReady, unreachable = "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"
+	for _, tt := range []struct {
+		name string
+		sets []string
+		want map[string]int64 // taint key -> tolerationSeconds (-1: none given)
+	}{
+		{"default", nil, map[string]int64{notReady: 30, unreachable: 30}},
+		{"longer", []string{"backend.nodeLossTolerationSeconds=120", "frontend.nodeLossTolerationSeconds=120"},
+			map[string]int64{notReady: 120, unreachable: 120}},
+		{"cluster default", []string{"backend.nodeLossTolerationSeconds=null", "frontend.nodeLossTolerationSeconds=null"}, map[string]int64{}},
+		{"user's own wins", []string{
+			"backend.tolerations[0].key=" + unreachable, "backend.tolerations[0].operator=Exists", "backend.tolerations[0].effect=NoExecute",
+			"backend.tolerations[1].key=dedicated", "backend.tolerations[1].value=todo", "backend.tolerations[1].effect=NoSchedule",
+			"frontend.tolerations[0].key=" + unreachable, "frontend.tolerations[0].operator=Exists", "frontend.tolerations[0].effect=NoExecute",
+			"frontend.tolerations[1].key=dedicated", "frontend.tolerations[1].value=todo", "frontend.tolerations[1].effect=NoSchedule",
+		}, map[string]int64{notReady: 30, unreachable: -1, "dedicated": -1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			docs := render(t, scenario{"tolerations", nil, append([]string{"secrets.existingSecret=s"}, tt.sets...)}, "v1.33.0")
+			deployments := objects[appsv1.Deployment](docs, false)
+			if len(deployments) != 2 {
+				t.Fatalf("%d Deployments", len(deployments))
+			}
+			for name, d := range deployments {
+				got := map[string]int64{}
+				for _, tol := range d.Spec.Template.Spec.Tolerations {
+					if _, twice := got[tol.Key]; twice {
+						t.Errorf("%s: two tolerations for %s", name, tol.Key)
+					}
+					got[tol.Key] = -1
+					if tol.TolerationSeconds != nil {
+						got[tol.Key] = *tol.TolerationSeconds
+					}
+				}
+				if !maps.Equal(got, tt.want) {
+					t.Errorf("%s: tolerations %v, want %v", name, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
 func TestSpreadOverNodes(t *testing.T) {
 	for _, tt := range []struct {
 		sets []string

@@ -56,6 +56,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"networkPolicy.egress.dns.ports=null", "ports"},
 		{"backend.topologySpread.whenUnsatisfiable=Maybe", "whenUnsatisfiable"},
 		{"frontend.topologySpread.maxSkew=0", "maxSkew"},
+		{"backend.nodeLossTolerationSeconds=-1", "nodeLossTolerationSeconds"},
+		{"frontend.nodeLossTolerationSeconds=soon", "nodeLossTolerationSeconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
