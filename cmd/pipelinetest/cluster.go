@@ -129,16 +129,38 @@ func (t *selftest) existingCluster(ctx context.Context) (string, error) {
 		"smoke from here %d steps; %s", took.Round(time.Second), times, api, len(images), len(report.Steps), checked), nil
 }
 
-// prove runs the deploy-time proofs and checks each one's figures against
-// its goal. Where Trivy cannot download its vulnerability database (this
-// machine), the image scan is the one part allowed to fail, and only so.
+// prove runs the deploy-time proofs on one node, as check does, and checks
+// each one's figures against its goal.
 func (t *selftest) prove(ctx context.Context) (string, error) {
+	names := t.proofs
+	if len(names) == 0 {
+		names = []string{"pod-loss", "persistence", "rolling-update", "rollback", "autoscaling", "security"}
+	}
+	return t.proveOn(ctx, "prove", 0, names, t.proofs)
+}
+
+// proveNodes drains a node of three under users' traffic: node-drain, which
+// a one-node cluster cannot run.
+func (t *selftest) proveNodes(ctx context.Context) (string, error) {
+	return t.proveOn(ctx, "prove-nodes", 2, []string{"node-drain"}, []string{"node-drain"})
+}
+
+// proveOn runs prove with agents beside the server (--proofs for each of
+// asked; all when none) and checks the figures of the proofs named.
+// Where Trivy cannot download its vulnerability database (this machine), the
+// image scan is the one part allowed to fail, and only so.
+func (t *selftest) proveOn(ctx context.Context, log string, agents int, names, asked []string) (string, error) {
 	args := []string{"prove"}
-	for _, p := range t.proofs {
+	steps := []string{"build", "cluster"}
+	if agents > 0 {
+		args = append(args, fmt.Sprintf("--agents=%d", agents))
+		steps = append(steps, "nodes")
+	}
+	for _, p := range asked {
 		args = append(args, "--proofs="+p)
 	}
-	out, callErr := t.call(ctx, "prove", args...)
-	logged, _ := os.ReadFile(filepath.Join(t.out, "logs", "prove.log"))
+	out, callErr := t.call(ctx, log, args...)
+	logged, _ := os.ReadFile(filepath.Join(t.out, "logs", log+".log"))
 	// A failed call's report is its error, which the CLI prints to the log.
 	text := out + "\n" + string(logged)
 	var note string
@@ -149,18 +171,14 @@ func (t *selftest) prove(ctx context.Context) (string, error) {
 		}
 		note = "; the image scan could not run: Trivy has no vulnerability database here (the only failure)"
 	}
-	if _, err := pipelinetest.CheckDeploy(text, append([]string{"build", "cluster"}, deploySteps...)...); err != nil {
+	if _, err := pipelinetest.CheckDeploy(text, append(steps, deploySteps...)...); err != nil {
 		return "", err
-	}
-	names := t.proofs
-	if len(names) == 0 {
-		names = []string{"pod-loss", "persistence", "rolling-update", "rollback", "autoscaling", "security"}
 	}
 	figures, err := pipelinetest.CheckProofs(text, names...)
 	if err != nil {
 		return "", err
 	}
-	checked, err := t.noCredentials("prove", text, nil)
+	checked, err := t.noCredentials(log, text, nil)
 	if err != nil {
 		return "", err
 	}
@@ -168,7 +186,7 @@ func (t *selftest) prove(ctx context.Context) (string, error) {
 	for _, n := range names {
 		lines = append(lines, n+": "+figures[n])
 	}
-	return fmt.Sprintf("%d proofs meet their goals%s; %s\n    %s", len(names), note, checked, strings.Join(lines, "\n    ")), nil
+	return fmt.Sprintf("%d proofs meet their goals on %d nodes%s; %s\n    %s", len(names), agents+1, note, checked, strings.Join(lines, "\n    ")), nil
 }
 
 // noCredentials fails when what a call printed, or its log, holds a

@@ -8,8 +8,9 @@
 // Without -cluster it runs every function that needs no Kubernetes. With
 // -cluster it also runs the deploy half, which needs an engine that can run
 // k3s: deploy to an ephemeral cluster, deploy --kubeconfig to a standing one
-// (the module's cluster, served as a user serves kind), and prove (all six
-// proofs, or -proofs), each proof's figures checked against its goal.
+// (the module's cluster, served as a user serves kind), prove on one node (the
+// six proofs check runs, or -proofs) and prove-nodes (node-drain on a server
+// and two agents), each proof's figures checked against its goal.
 //
 // Constructor flags go to every call, e.g. tag-only images for an engine that
 // cannot resolve digests: -- --trivy-image=aquasec/trivy:0.67.2.
@@ -179,6 +180,7 @@ func (t *selftest) clusterChecks() []check {
 		{"deploy", t.deploy},
 		{"existing-cluster", t.existingCluster},
 		{"prove", t.prove},
+		{"prove-nodes", t.proveNodes},
 	}
 }
 

@@ -117,3 +117,39 @@ func TestFindCredentials(t *testing.T) {
 		}
 	}
 }
+
+// nodesOut is prove's report on three nodes (`--agents=2`), figures as the kit gave them.
+var nodesOut = `node-drain   ok      drained agent-2: evicted 2 pods (2 of the apps), 0 refusals by a PodDisruptionBudget; window: first eviction at +2.1s, all through at +2.3s, last evicted pod deleted at +15.3s, replacements ready at +15.3s, load ran 1s past it; failed 0 of 5646 requests of 5 kinds, writes lost 0 of 445
+` + trafficLines + `    | before: backend on agent-1, agent-2; frontend on agent-1, agent-2; postgresql on server
+    | after:  backend on agent-1, server; frontend on agent-1, server; postgresql on server
+node-loss    ok      lost agent-1 (stop asked at +2s): NotReady at +56.5s, out of the endpoints at +56.5s, the apps whole elsewhere at +1m32s; failed 142 of 229686 requests of 5 kinds, writes lost 0 of 13738
+` + strings.Replace(trafficLines, "auth    failed 0 of 40", "auth    failed 12 of 40", 1) + `    | before: backend on agent-1, agent-2; frontend on agent-1, agent-2; postgresql on agent-2
+    | after:  backend on agent-2, server; frontend on agent-2, server; postgresql on agent-2
+`
+
+func TestCheckProofsOnNodes(t *testing.T) {
+	both := []string{"node-drain", "node-loss"}
+	if found, err := CheckProofs(nodesOut, both...); err != nil || len(found) != 2 {
+		t.Fatalf("CheckProofs: %d found, %v", len(found), err)
+	}
+	for _, tt := range []struct{ name, old, new string }{
+		{"a failed request in a drain", "failed 0 of 5646", "failed 1 of 5646"},
+		{"a failed kind in a drain", "auth    failed 0 of 40", "auth    failed 1 of 40"},
+		{"a write lost to a node's loss", "writes lost 0 of 13738", "writes lost 1 of 13738"},
+		{"no eviction", "evicted 2 pods (2 of the apps)", "evicted 0 pods (0 of the apps)"},
+		{"replacements never ready", ", replacements ready at +15.3s", ""},
+		{"two replicas on one node", "before: backend on agent-1, agent-2; frontend on agent-1, agent-2; postgresql on server", "before: backend on agent-1, agent-1; frontend on agent-1, agent-2; postgresql on server"},
+		{"no placement", "    | before: backend on agent-1, agent-2; frontend on agent-1, agent-2; postgresql on server\n", ""},
+		{"the apps never whole after a loss", "the apps whole elsewhere at +1m32s", "the apps whole elsewhere at not yet"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := strings.Replace(nodesOut, tt.old, tt.new, 1)
+			if out == nodesOut {
+				t.Fatalf("%q is not in the report", tt.old)
+			}
+			if _, err := CheckProofs(out, both...); err == nil {
+				t.Error("passed")
+			}
+		})
+	}
+}
