@@ -386,6 +386,9 @@ func (d *deployment) finish(ctx context.Context, err error) (string, error) {
 	if serr != nil {
 		status = describe(serr).Error()
 	}
+	if r := d.report.String(); r != "" && !strings.HasSuffix(r, "\n") {
+		d.report.WriteByte('\n') // a failed step's output may end mid-line
+	}
 	fmt.Fprintf(&d.report, "== status after the failure\n%s\n", strings.TrimRight(status, "\n"))
 	return "", d.fail("", err)
 }

@@ -85,7 +85,7 @@ func main() {
 	var cluster, prune bool
 	flag.StringVar(&t.dagger, "dagger", "dagger", "the dagger CLI")
 	flag.StringVar(&only, "only", "", "comma-separated checks to run (default all)")
-	flag.BoolVar(&cluster, "cluster", false, "also run the deploy half: deploy, existing-cluster, prove (needs an engine that runs k3s)")
+	flag.BoolVar(&cluster, "cluster", false, "also run the deploy half: deploy, existing-cluster, prove, prove-nodes (needs an engine that runs k3s)")
 	flag.StringVar(&proofs, "proofs", "", "comma-separated proofs for prove (default all six)")
 	flag.BoolVar(&prune, "prune", false, "last, build the release again from another clone after emptying the engine's cache (dagger core engine local-cache prune), and compare it byte for byte")
 	flag.StringVar(&t.out, "out", "", "folder for what the functions return and the calls' logs (default: a temporary one)")

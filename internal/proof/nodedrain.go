@@ -244,48 +244,77 @@ func cordon(ctx context.Context, env Env, node string, unschedulable bool) error
 // those that hold no one-replica part of the serving path (and are not
 // excluded), or an error that says where everything runs.
 func drainTarget(ctx context.Context, env Env, excluded map[string]bool) (string, error) {
-	pods, err := env.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return "", fmt.Errorf("list pods: %w", err)
-	}
-	path, err := servingPath(ctx, env)
+	h, err := servingHoldings(ctx, env)
 	if err != nil {
 		return "", err
 	}
-	apps, single := map[string]int{}, map[string][]string{}
+	best := ""
+	for _, node := range slices.Sorted(maps.Keys(h.apps)) {
+		if len(h.single[node]) == 0 && !excluded[node] && (best == "" || h.apps[node] > h.apps[best]) {
+			best = node
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("every node with replicas of the apps holds a one-replica part of the serving path, or may not be taken (%s)", h)
+	}
+	return best, nil
+}
+
+// holdings are what each node holds of the serving path: ready replicas of
+// the apps, and the pods of one-replica workloads on the path.
+type holdings struct {
+	apps   map[string]int
+	single map[string][]corev1.Pod
+}
+
+func servingHoldings(ctx context.Context, env Env) (holdings, error) {
+	h := holdings{apps: map[string]int{}, single: map[string][]corev1.Pod{}}
+	pods, err := env.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return h, fmt.Errorf("list pods: %w", err)
+	}
+	path, err := servingPath(ctx, env)
+	if err != nil {
+		return h, err
+	}
 	replicas := map[types.UID]int32{} // of each pod's controller, looked up once
 	for _, p := range pods.Items {
 		if p.Spec.NodeName == "" || p.DeletionTimestamp != nil {
 			continue
 		}
 		if isApp(env, p) && ready(p) {
-			apps[p.Spec.NodeName]++
+			h.apps[p.Spec.NodeName]++
 		}
 		if !path(p) {
 			continue
 		}
 		n, err := controllerReplicas(ctx, env, p, replicas)
 		if err != nil {
-			return "", err
+			return h, err
 		}
 		if n == 1 {
-			single[p.Spec.NodeName] = append(single[p.Spec.NodeName], p.Namespace+"/"+p.Name)
+			h.single[p.Spec.NodeName] = append(h.single[p.Spec.NodeName], p)
 		}
 	}
-	best := ""
-	for _, node := range slices.Sorted(maps.Keys(apps)) {
-		if len(single[node]) == 0 && !excluded[node] && (best == "" || apps[node] > apps[best]) {
-			best = node
-		}
-	}
-	if best != "" {
-		return best, nil
-	}
+	return h, nil
+}
+
+// String says, per node with replicas of the apps, how many and which
+// one-replica pods of the path sit beside them.
+func (h holdings) String() string {
 	var where []string
-	for _, node := range slices.Sorted(maps.Keys(apps)) {
-		where = append(where, fmt.Sprintf("%s: %d app replicas and %s", node, apps[node], strings.Join(single[node], ", ")))
+	for _, node := range slices.Sorted(maps.Keys(h.apps)) {
+		where = append(where, fmt.Sprintf("%s: %d app replicas and %s", node, h.apps[node], podNames(h.single[node])))
 	}
-	return "", fmt.Errorf("every node with replicas of the apps holds a one-replica part of the serving path, or may not be taken (%s)", strings.Join(where, "; "))
+	return strings.Join(where, "; ")
+}
+
+func podNames(pods []corev1.Pod) string {
+	names := make([]string, len(pods))
+	for i, p := range pods {
+		names[i] = p.Namespace + "/" + p.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // servingPath says whether a pod is on the path of users' requests besides

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,8 +23,9 @@ import (
 func NodeLossRequest(release string) string { return release + "-proof-node-loss" }
 
 // NodeLoss measures what losing a node for good costs: it asks for a worker
-// node that holds replicas of the apps (and no one-replica part of the
-// serving path) to be stopped at once, and under users' traffic reports
+// node that holds replicas of the apps to be stopped at once (first moving
+// off it, cordoned, any one-replica part of the serving path that can move,
+// such as k3s's Traefik or CoreDNS), and under users' traffic reports
 // each kind's failures and when they ended, when the node turned NotReady,
 // when its pods left the Services' endpoints, and when each app had its
 // replicas ready elsewhere; then it deletes the Node, as a cloud's node
@@ -44,9 +47,17 @@ func NodeLoss(ctx context.Context, env Env) Result {
 	if err != nil {
 		return Result{Figures: "no placement", Err: err}
 	}
-	node, err := drainTarget(ctx, env, controlPlane)
+	node, move, err := lossTarget(ctx, env, controlPlane)
 	if err != nil {
 		return Result{Figures: "no worker node to lose", Err: err, Lines: []string{"before: " + before}}
+	}
+	var prepared []string
+	if len(move) > 0 {
+		took, err := moveOff(ctx, env, node, move)
+		if err != nil {
+			return Result{Figures: "could not clear " + node, Err: err, Lines: []string{"before: " + before}}
+		}
+		prepared = append(prepared, fmt.Sprintf("first moved off %s, in %s before the traffic: %s", node, round(took), podNames(move)))
 	}
 	l := &nodeLoss{node: node, replicas: map[string]int{}}
 	traffic, err := underTraffic(ctx, env, func(t *userTraffic) error {
@@ -67,7 +78,89 @@ func NodeLoss(ctx context.Context, env Env) Result {
 		after = perr.Error()
 	}
 	return Result{Figures: l.String() + "; " + traffic.summary(), Err: errors.Join(err, traffic.integrityErr()),
-		Lines: append(traffic.lines(), "before: "+before, "after:  "+after)}
+		Lines: append(append(traffic.lines(), prepared...), "before: "+before, "after:  "+after)}
+}
+
+// lossTarget is the worker node to lose and what must move off it first:
+// among the nodes that are not excluded and hold replicas of the apps, the
+// one with the fewest one-replica parts of the serving path, all of which
+// can move (a ReplicaSet's, none keeping its data on a volume as the
+// in-cluster database does), then the most replicas. k3s places its one-replica Traefik and
+// CoreDNS anywhere; losing them would measure them, not the app.
+func lossTarget(ctx context.Context, env Env, excluded map[string]bool) (string, []corev1.Pod, error) {
+	h, err := servingHoldings(ctx, env)
+	if err != nil {
+		return "", nil, err
+	}
+	best := ""
+	for _, node := range slices.Sorted(maps.Keys(h.apps)) {
+		if excluded[node] || slices.ContainsFunc(h.single[node], func(p corev1.Pod) bool { return !movable(p) }) {
+			continue
+		}
+		if best == "" || len(h.single[node]) < len(h.single[best]) ||
+			len(h.single[node]) == len(h.single[best]) && h.apps[node] > h.apps[best] {
+			best = node
+		}
+	}
+	if best == "" {
+		return "", nil, fmt.Errorf("every worker node with replicas of the apps holds a one-replica workload's volume (%s)", h)
+	}
+	return best, h.single[best], nil
+}
+
+// movable says whether evicting p moves it: a ReplicaSet replaces it, and
+// no volume claim ties it to its node.
+func movable(p corev1.Pod) bool {
+	owner := metav1.GetControllerOf(&p)
+	return owner != nil && owner.Kind == "ReplicaSet" &&
+		!slices.ContainsFunc(p.Spec.Volumes, func(v corev1.Volume) bool { return v.PersistentVolumeClaim != nil })
+}
+
+// moveOff moves pods off node as a drain would, the node cordoned meanwhile:
+// each evicted, and waited for until its workload is whole again elsewhere.
+func moveOff(ctx context.Context, env Env, node string, pods []corev1.Pod) (time.Duration, error) {
+	start := time.Now()
+	if err := cordon(ctx, env, node, true); err != nil {
+		return 0, err
+	}
+	err := func() error {
+		for _, p := range pods {
+			if _, err := evict(ctx, env, p); err != nil {
+				return err
+			}
+		}
+		return poll(ctx, env, func() (bool, error) {
+			for _, p := range pods {
+				whole, err := replaced(ctx, env, p)
+				if err != nil {
+					return false, err
+				}
+				if !whole {
+					return false, fmt.Errorf("%s/%s not yet replaced off %s", p.Namespace, p.Name, node)
+				}
+			}
+			return true, nil
+		})
+	}()
+	return time.Since(start), errors.Join(err, cordon(context.WithoutCancel(ctx), env, node, false))
+}
+
+// replaced says whether p, a ReplicaSet's, is gone and its ReplicaSet has
+// every replica ready.
+func replaced(ctx context.Context, env Env, p corev1.Pod) (bool, error) {
+	got, err := env.Kube.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+	switch {
+	case err == nil && got.UID == p.UID:
+		return false, nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return false, err
+	}
+	owner := metav1.GetControllerOf(&p) // a ReplicaSet: only movable pods are moved
+	rs, err := env.Kube.AppsV1().ReplicaSets(p.Namespace).Get(ctx, owner.Name, metav1.GetOptions{})
+	if err != nil {
+		return false, err
+	}
+	return rs.Status.ReadyReplicas >= ptrOr(rs.Spec.Replicas, 1), nil
 }
 
 // nodeLoss is one node's loss, its times from the traffic's start.

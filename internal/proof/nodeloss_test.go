@@ -71,3 +71,50 @@ func TestNodeLossSparesTheControlPlane(t *testing.T) {
 		t.Fatalf("result = %v", r)
 	}
 }
+
+// When every worker holds a one-replica part of the serving path, the one
+// whose parts can move (k3s's Traefik, not the database on its volume) is
+// cleared first, cordoned meanwhile, and then lost.
+func TestNodeLossMovesMovableOneReplicaPodsFirst(t *testing.T) {
+	kube, _ := drainCluster(t)
+	server, _ := kube.CoreV1().Nodes().Get(t.Context(), "server", metav1.GetOptions{})
+	server.Labels = map[string]string{"node-role.kubernetes.io/control-plane": "true"}
+	kube.CoreV1().Nodes().Update(t.Context(), server, metav1.UpdateOptions{})
+	// PostgreSQL, on its volume, beside the apps on agent-1; Traefik beside them on agent-2.
+	kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "todo", "pg-0")
+	pg := on("agent-1", readyPod("pg-0", "postgresql"))
+	pg.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data-pg-0"}}}}
+	kube.Tracker().Add(pg)
+	ingress, _ := kube.CoreV1().Pods("kube-system").Get(t.Context(), "traefik-x", metav1.GetOptions{})
+	ingress.Spec.NodeName = "agent-2"
+	kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), ingress, "kube-system")
+	rs, _ := kube.AppsV1().ReplicaSets("kube-system").Get(t.Context(), "traefik", metav1.GetOptions{})
+	rs.Status.ReadyReplicas = 1 // its replacement, as the controller reports it
+	kube.AppsV1().ReplicaSets("kube-system").UpdateStatus(t.Context(), rs, metav1.UpdateOptions{})
+
+	node, move, err := lossTarget(t.Context(), env(kube), map[string]bool{"server": true})
+	if err != nil || node != "agent-2" || len(move) != 1 || move[0].Name != "traefik-x" {
+		t.Fatalf("lossTarget = %s, %d pods to move, %v; want agent-2 after moving traefik-x", node, len(move), err)
+	}
+	if _, err := moveOff(t.Context(), env(kube), node, move); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.CoreV1().Pods("kube-system").Get(t.Context(), "traefik-x", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("traefik-x was not evicted: %v", err)
+	}
+	if n, _ := kube.CoreV1().Nodes().Get(t.Context(), "agent-2", metav1.GetOptions{}); n.Spec.Unschedulable {
+		t.Error("agent-2 left cordoned")
+	}
+
+	// With the database beside Traefik, nothing can be cleared: it says where everything is.
+	pg, _ = kube.CoreV1().Pods("todo").Get(t.Context(), "pg-0", metav1.GetOptions{})
+	pg.Spec.NodeName = "agent-2"
+	kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), pg, "todo")
+	kube.Tracker().Add(on("agent-1", readyPod("pg-1", "postgresql")))
+	p1, _ := kube.CoreV1().Pods("todo").Get(t.Context(), "pg-1", metav1.GetOptions{})
+	p1.Spec.Volumes = pg.Spec.Volumes
+	kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), p1, "todo")
+	if _, _, err := lossTarget(t.Context(), env(kube), map[string]bool{"server": true}); err == nil || !strings.Contains(err.Error(), "todo/pg-") {
+		t.Fatalf("lossTarget with a volume on every worker: %v", err)
+	}
+}

@@ -72,8 +72,8 @@ func fakeCluster(t *testing.T, onDelete func(component string), pods ...*corev1.
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait)
 	ctx := context.WithoutCancel(t.Context())
-	terminate := func(name string) (bool, runtime.Object, error) {
-		obj, err := kube.Tracker().Get(corev1.SchemeGroupVersion.WithResource("pods"), "todo", name)
+	terminate := func(namespace, name string) (bool, runtime.Object, error) {
+		obj, err := kube.Tracker().Get(corev1.SchemeGroupVersion.WithResource("pods"), namespace, name)
 		if err != nil {
 			return true, nil, err
 		}
@@ -83,7 +83,7 @@ func fakeCluster(t *testing.T, onDelete func(component string), pods ...*corev1.
 		}
 		now := metav1.Now()
 		pod.DeletionTimestamp = &now
-		if err := kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), pod, "todo"); err != nil {
+		if err := kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), pod, namespace); err != nil {
 			return true, nil, err
 		}
 		component := pod.Labels["app.kubernetes.io/component"]
@@ -92,13 +92,15 @@ func fakeCluster(t *testing.T, onDelete func(component string), pods ...*corev1.
 			if onDelete != nil {
 				onDelete(component)
 			}
-			if _, err := kube.CoreV1().Pods("todo").Create(ctx, readyPod(name, component), metav1.CreateOptions{}); err != nil {
+			replacement := readyPod(name, component)
+			replacement.Namespace = namespace
+			if _, err := kube.CoreV1().Pods(namespace).Create(ctx, replacement, metav1.CreateOptions{}); err != nil {
 				t.Errorf("re-create %s: %v", name, err)
 			}
 		}
 		wg.Go(func() {
 			time.Sleep(terminating)
-			if err := kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "todo", name); err != nil {
+			if err := kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), namespace, name); err != nil {
 				t.Errorf("remove %s: %v", name, err)
 			}
 			if statefulSet {
@@ -111,14 +113,14 @@ func fakeCluster(t *testing.T, onDelete func(component string), pods ...*corev1.
 		return true, nil, nil
 	}
 	kube.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		return terminate(a.(k8stesting.DeleteAction).GetName())
+		return terminate(a.GetNamespace(), a.(k8stesting.DeleteAction).GetName())
 	})
 	// An eviction the API allows deletes the pod so.
 	kube.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if a.GetSubresource() != "eviction" {
 			return false, nil, nil
 		}
-		return terminate(a.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction).Name)
+		return terminate(a.GetNamespace(), a.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction).Name)
 	})
 	return kube
 }
