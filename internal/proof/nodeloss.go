@@ -51,13 +51,14 @@ func NodeLoss(ctx context.Context, env Env) Result {
 	if err != nil {
 		return Result{Figures: "no worker node to lose", Err: err, Lines: []string{"before: " + before}}
 	}
-	var prepared []string
-	if len(move) > 0 {
-		took, err := moveOff(ctx, env, node, move)
-		if err != nil {
-			return Result{Figures: "could not clear " + node, Err: err, Lines: []string{"before: " + before}}
+	prepared, err := prepareLoss(ctx, env, node, move)
+	if err != nil {
+		return Result{Figures: "could not prepare " + node, Err: err, Lines: append(prepared, "before: "+before)}
+	}
+	if len(prepared) > 0 {
+		if before, err = placement(ctx, env); err != nil {
+			return Result{Figures: "no placement", Err: err}
 		}
-		prepared = append(prepared, fmt.Sprintf("first moved off %s, in %s before the traffic: %s", node, round(took), podNames(move)))
 	}
 	l := &nodeLoss{node: node, replicas: map[string]int{}}
 	traffic, err := underTraffic(ctx, env, func(t *userTraffic) error {
@@ -116,33 +117,82 @@ func movable(p corev1.Pod) bool {
 		!slices.ContainsFunc(p.Spec.Volumes, func(v corev1.Volume) bool { return v.PersistentVolumeClaim != nil })
 }
 
-// moveOff moves pods off node as a drain would, the node cordoned meanwhile:
-// each evicted, and waited for until its workload is whole again elsewhere.
-func moveOff(ctx context.Context, env Env, node string, pods []corev1.Pod) (time.Duration, error) {
-	start := time.Now()
-	if err := cordon(ctx, env, node, true); err != nil {
-		return 0, err
+// prepareLoss makes node what the proof must lose, before the traffic: the
+// one-replica pods of move go elsewhere, and an app with no replica there
+// gets one, each moved as a drain moves pods. It says what it moved.
+func prepareLoss(ctx context.Context, env Env, node string, move []corev1.Pod) ([]string, error) {
+	var done []string
+	if len(move) > 0 {
+		took, err := relocate(ctx, env, []string{node}, move)
+		if err != nil {
+			return done, err
+		}
+		done = append(done, fmt.Sprintf("first moved off %s in %s: %s", node, round(took), podNames(move)))
 	}
-	err := func() error {
+	nodes, err := env.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return done, fmt.Errorf("list nodes: %w", err)
+	}
+	var others []string // schedulable now: cordoned while an app's replica moves to node
+	for _, n := range nodes.Items {
+		if n.Name != node && !n.Spec.Unschedulable {
+			others = append(others, n.Name)
+		}
+	}
+	for _, component := range appComponents {
+		pods, err := env.Kube.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: env.selector(component)})
+		if err != nil {
+			return done, fmt.Errorf("list pods: %w", err)
+		}
+		i := slices.IndexFunc(pods.Items, func(p corev1.Pod) bool { return ready(p) && p.Spec.NodeName == node })
+		j := slices.IndexFunc(pods.Items, func(p corev1.Pod) bool { return ready(p) && p.Spec.NodeName != node && movable(p) })
+		if i >= 0 || j < 0 {
+			continue
+		}
+		moved := pods.Items[j]
+		took, err := relocate(ctx, env, others, []corev1.Pod{moved})
+		if err != nil {
+			return done, err
+		}
+		done = append(done, fmt.Sprintf("first moved %s from %s to %s in %s", moved.Name, moved.Spec.NodeName, node, round(took)))
+	}
+	return done, nil
+}
+
+// relocate moves pods as a drain would, with the nodes cordoned meanwhile:
+// each evicted, and waited for until its workload is whole again.
+func relocate(ctx context.Context, env Env, cordoned []string, pods []corev1.Pod) (took time.Duration, err error) {
+	start := time.Now()
+	var uncordon []string
+	defer func() {
+		for _, n := range uncordon {
+			err = errors.Join(err, cordon(context.WithoutCancel(ctx), env, n, false))
+		}
+	}()
+	for _, n := range cordoned {
+		if err := cordon(ctx, env, n, true); err != nil {
+			return 0, err
+		}
+		uncordon = append(uncordon, n)
+	}
+	for _, p := range pods {
+		if _, err := evict(ctx, env, p); err != nil {
+			return 0, err
+		}
+	}
+	err = poll(ctx, env, func() (bool, error) {
 		for _, p := range pods {
-			if _, err := evict(ctx, env, p); err != nil {
-				return err
+			whole, err := replaced(ctx, env, p)
+			if err != nil {
+				return false, err
+			}
+			if !whole {
+				return false, fmt.Errorf("%s/%s not yet replaced", p.Namespace, p.Name)
 			}
 		}
-		return poll(ctx, env, func() (bool, error) {
-			for _, p := range pods {
-				whole, err := replaced(ctx, env, p)
-				if err != nil {
-					return false, err
-				}
-				if !whole {
-					return false, fmt.Errorf("%s/%s not yet replaced off %s", p.Namespace, p.Name, node)
-				}
-			}
-			return true, nil
-		})
-	}()
-	return time.Since(start), errors.Join(err, cordon(context.WithoutCancel(ctx), env, node, false))
+		return true, nil
+	})
+	return time.Since(start), err
 }
 
 // replaced says whether p, a ReplicaSet's, is gone and its ReplicaSet has

@@ -2,6 +2,7 @@ package proof
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // The node-loss proof asks for a worker to be stopped; a stand-in for the
@@ -96,7 +99,7 @@ func TestNodeLossMovesMovableOneReplicaPodsFirst(t *testing.T) {
 	if err != nil || node != "agent-2" || len(move) != 1 || move[0].Name != "traefik-x" {
 		t.Fatalf("lossTarget = %s, %d pods to move, %v; want agent-2 after moving traefik-x", node, len(move), err)
 	}
-	if _, err := moveOff(t.Context(), env(kube), node, move); err != nil {
+	if _, err := relocate(t.Context(), env(kube), []string{node}, move); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := kube.CoreV1().Pods("kube-system").Get(t.Context(), "traefik-x", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -116,5 +119,41 @@ func TestNodeLossMovesMovableOneReplicaPodsFirst(t *testing.T) {
 	kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), p1, "todo")
 	if _, _, err := lossTarget(t.Context(), env(kube), map[string]bool{"server": true}); err == nil || !strings.Contains(err.Error(), "todo/pg-") {
 		t.Fatalf("lossTarget with a volume on every worker: %v", err)
+	}
+}
+
+// The node to lose gets a replica of an app it lacks, moved there with the
+// other nodes cordoned meanwhile, and uncordoned after.
+func TestNodeLossPlacesEachAppOnTheNode(t *testing.T) {
+	kube, _ := drainCluster(t)
+	be1, _ := kube.CoreV1().Pods("todo").Get(t.Context(), "be-1", metav1.GetOptions{})
+	be1.Spec.NodeName = "server"
+	kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), be1, "todo")
+	rs, _ := kube.AppsV1().ReplicaSets("todo").Get(t.Context(), "todo-backend", metav1.GetOptions{})
+	rs.Status.ReadyReplicas = 2 // with the replacement, as the controller reports it
+	kube.AppsV1().ReplicaSets("todo").UpdateStatus(t.Context(), rs, metav1.UpdateOptions{})
+	var cordoned []string
+	kube.PrependReactor("patch", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if strings.Contains(string(a.(k8stesting.PatchAction).GetPatch()), `"unschedulable":true`) {
+			cordoned = append(cordoned, a.(k8stesting.PatchAction).GetName())
+		}
+		return false, nil, nil
+	})
+	done, err := prepareLoss(t.Context(), env(kube), "agent-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(done) != 1 || !regexp.MustCompile(`^first moved be-(1 from server|2 from agent-2) to agent-1 in \S+$`).MatchString(done[0]) {
+		t.Fatalf("prepared %q", done)
+	}
+	slices.Sort(cordoned)
+	if !slices.Equal(cordoned, []string{"agent-2", "server"}) {
+		t.Errorf("cordoned %v while moving, want the others", cordoned)
+	}
+	nodes, _ := kube.CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+	for _, n := range nodes.Items {
+		if n.Spec.Unschedulable {
+			t.Errorf("%s left cordoned", n.Name)
+		}
 	}
 }
