@@ -25,6 +25,16 @@ import (
 // ErrInvalidToken wraps every reason a token is refused.
 var ErrInvalidToken = errors.New("invalid token")
 
+// ErrKeysUnavailable says that a token could not be checked: its key is not
+// held and the JWKS could not be fetched. It says nothing of the token, so
+// it is not an ErrInvalidToken: the client should retry, not sign in again.
+var ErrKeysUnavailable = errors.New("signing keys unavailable")
+
+// fetchFailureHold is how long a failed JWKS fetch answers for itself: the
+// requests behind it fail at once instead of each waiting out its own fetch
+// against an endpoint that is down.
+const fetchFailureHold = time.Second
+
 // asymmetric are the algorithms checked against the JWKS.
 var asymmetric = []jose.SignatureAlgorithm{jose.EdDSA, jose.RS256, jose.ES256}
 
@@ -63,6 +73,8 @@ type Verifier struct {
 	keys      jose.JSONWebKeySet
 	fetchedAt time.Time
 	fetchMu   sync.Mutex // one fetch at a time; waiters reuse its result
+	failedAt  time.Time  // of the last failed fetch (under fetchMu)
+	failure   error
 
 	cacheMu  sync.RWMutex
 	verified map[string]cachedClaims // by the exact token string
@@ -224,20 +236,27 @@ func checkKey(k jose.JSONWebKey, alg string) (jose.JSONWebKey, error) {
 }
 
 // refetch loads the JWKS unless another caller just did, or it was fetched
-// less than RefetchInterval ago.
+// less than RefetchInterval ago; a fetch that failed less than
+// fetchFailureHold ago answers for itself.
 func (v *Verifier) refetch(ctx context.Context) error {
 	v.fetchMu.Lock()
 	defer v.fetchMu.Unlock()
+	now := v.opts.Now()
 	v.mu.RLock()
-	fresh := !v.fetchedAt.IsZero() && v.opts.Now().Sub(v.fetchedAt) < v.opts.RefetchInterval
+	fresh := !v.fetchedAt.IsZero() && now.Sub(v.fetchedAt) < v.opts.RefetchInterval
 	v.mu.RUnlock()
 	if fresh {
 		return nil
 	}
+	if v.failure != nil && now.Sub(v.failedAt) < fetchFailureHold {
+		return v.failure
+	}
 	set, err := v.fetch(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: cannot load signing keys: %v", ErrInvalidToken, err)
+		v.failure, v.failedAt = fmt.Errorf("%w: cannot load the JWKS: %v", ErrKeysUnavailable, err), now
+		return v.failure
 	}
+	v.failure = nil
 	v.mu.Lock()
 	v.keys, v.fetchedAt = set, v.opts.Now()
 	v.mu.Unlock()

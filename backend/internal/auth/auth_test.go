@@ -260,14 +260,29 @@ func TestCachedKeysSurviveJWKSOutage(t *testing.T) {
 	}
 }
 
+// A token whose key cannot be fetched is not judged: the error is
+// ErrKeysUnavailable, not ErrInvalidToken. The failure answers for the
+// requests right behind it (no fetch each), then the JWKS is tried again.
 func TestJWKSUnavailableOnFirstUse(t *testing.T) {
 	ed, _, _ := newKeys(t)
 	srv := newJWKSServer(t, ed)
 	srv.down.Store(true)
-	v := auth.NewVerifier(auth.Options{JWKSURL: srv.URL})
-	_, err := v.Verify(t.Context(), sign(t, jose.EdDSA, ed.priv, ed.kid, validClaims(time.Now())))
-	if !errors.Is(err, auth.ErrInvalidToken) || !strings.Contains(err.Error(), "cannot load signing keys") {
-		t.Fatalf("error = %v", err)
+	clock := time.Now()
+	v := auth.NewVerifier(auth.Options{JWKSURL: srv.URL, Now: func() time.Time { return clock }})
+	tok := sign(t, jose.EdDSA, ed.priv, ed.kid, validClaims(clock))
+	for range 3 {
+		_, err := v.Verify(t.Context(), tok)
+		if !errors.Is(err, auth.ErrKeysUnavailable) || errors.Is(err, auth.ErrInvalidToken) || !strings.Contains(err.Error(), "cannot load the JWKS") {
+			t.Fatalf("error = %v", err)
+		}
+	}
+	if n := srv.fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches for three tokens within a second of a failure, want 1", n)
+	}
+	srv.down.Store(false)
+	clock = clock.Add(2 * time.Second)
+	if _, err := v.Verify(t.Context(), tok); err != nil {
+		t.Fatalf("after the JWKS is back: %v", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base32"
 	"encoding/binary"
+	"errors"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/todo-app/todo-app/backend/internal/auth"
 	"github.com/todo-app/todo-app/backend/internal/logging"
 )
 
@@ -164,6 +166,13 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			return
 		}
 		claims, err := s.verifier.Verify(r.Context(), strings.TrimSpace(token))
+		if errors.Is(err, auth.ErrKeysUnavailable) {
+			// Not the client's fault: a 401 would tell it to sign in again.
+			s.log.WarnContext(r.Context(), "cannot check tokens", "err", err, "request_id", requestID(r.Context()))
+			w.Header().Set("Retry-After", "1")
+			writeError(w, r, http.StatusServiceUnavailable, "unavailable", "cannot check sign-ins right now; try again in a moment")
+			return
+		}
 		if err != nil {
 			s.log.DebugContext(r.Context(), "token refused", "err", err, "request_id", requestID(r.Context()))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="todo-app", error="invalid_token"`)

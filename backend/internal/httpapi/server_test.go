@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -60,6 +61,7 @@ type options struct {
 	maxBody       int64
 	cors          []string
 	migrate       bool
+	jwksURL       string // the issuer's when empty
 }
 
 func defaults() options {
@@ -81,7 +83,7 @@ func newAPI(t testing.TB, dbURL string, o options) *api {
 	ts := tasks.NewService(tasks.NewListCache(db, 1<<20)) // as the server runs by default
 	srv := httpapi.New(httpapi.Options{
 		Tasks: ts, Chat: chat.NewService(db, ts, chat.Local{}),
-		Verifier: auth.NewVerifier(auth.Options{JWKSURL: issuer.JWKSURL, Issuer: issuer.Name, Audience: issuer.Name}),
+		Verifier: auth.NewVerifier(auth.Options{JWKSURL: cmp.Or(o.jwksURL, issuer.JWKSURL), Issuer: issuer.Name, Audience: issuer.Name}),
 		Ready:    db.Ready, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ChatRatePerMinute: o.ratePerMinute, ChatRateBurst: o.burst, CORSOrigins: o.cors, MaxBodyBytes: o.maxBody,
 	})
@@ -252,6 +254,23 @@ func TestEveryAPIRouteNeedsAValidToken(t *testing.T) {
 			if r.status != 401 || r.errorCode(t) != "unauthorized" || r.header.Get("WWW-Authenticate") == "" {
 				t.Errorf("%s %s with %s token: %d %s", rt[0], rt[1], name, r.status, r.body)
 			}
+		}
+	}
+}
+
+// A token that cannot be checked because the JWKS is unreachable (the
+// frontend's pods gone) is not refused: a 401 would tell the client to sign
+// in again. The answer is 503, to be retried.
+func TestUnreachableKeysAreUnavailableNotUnauthorized(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close() // nothing listens there any more
+	o := defaults()
+	o.jwksURL = down.URL + "/api/auth/jwks"
+	a := newAPI(t, sqliteURL(t), o)
+	for _, rt := range routes(1, 1) {
+		r := a.do(rt[0].(string), rt[1].(string), "alice", rt[2])
+		if r.status != 503 || r.errorCode(t) != "unavailable" || r.header.Get("Retry-After") == "" || r.header.Get("WWW-Authenticate") != "" {
+			t.Errorf("%s %s with the JWKS down: %d %v %s", rt[0], rt[1], r.status, r.header, r.body)
 		}
 	}
 }
