@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -119,9 +118,7 @@ func TestNodeDrainSparesOneReplicaWorkloads(t *testing.T) {
 	// PostgreSQL moves to agent-1: now each node with app replicas holds a single-replica pod.
 	kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "todo", "pg-0")
 	kube.Tracker().Add(on("agent-1", readyPod("pg-0", "postgresql")))
-	ingress, _ := kube.CoreV1().Pods("kube-system").Get(t.Context(), "traefik-x", metav1.GetOptions{})
-	ingress.Spec.NodeName = "agent-2"
-	kube.Tracker().Update(schema.GroupVersionResource{Version: "v1", Resource: "pods"}, ingress, "kube-system")
+	moveTo(t, kube, "kube-system", "traefik-x", "agent-2")
 	r := NodeDrain(t.Context(), env(kube))
 	if r.Err == nil || !strings.Contains(r.Err.Error(), "agent-1: 2 app replicas and todo/pg-0") || !strings.Contains(r.Err.Error(), "agent-2: 2 app replicas and kube-system/traefik-x") {
 		t.Fatalf("result = %v", r)

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
 
@@ -20,9 +21,7 @@ import (
 // API: the node NotReady, its endpoints unready, its pods replaced.
 func TestNodeLoss(t *testing.T) {
 	kube, _ := drainCluster(t)
-	server, _ := kube.CoreV1().Nodes().Get(t.Context(), "server", metav1.GetOptions{})
-	server.Labels = map[string]string{"node-role.kubernetes.io/control-plane": "true"}
-	kube.CoreV1().Nodes().Update(t.Context(), server, metav1.UpdateOptions{})
+	controlPlane(t, kube, "server")
 	agent1 := "agent-1"
 	kube.DiscoveryV1().EndpointSlices("todo").Create(t.Context(), &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "backend-x", Namespace: "todo"},
 		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.42.2.5"}, NodeName: &agent1, Conditions: discoveryv1.EndpointConditions{Ready: ptrTo(true)}}}}, metav1.CreateOptions{})
@@ -66,9 +65,7 @@ func TestNodeLoss(t *testing.T) {
 // A control-plane node is never the one lost: the cluster would go with it.
 func TestNodeLossSparesTheControlPlane(t *testing.T) {
 	kube, _ := drainCluster(t)
-	agent1, _ := kube.CoreV1().Nodes().Get(t.Context(), "agent-1", metav1.GetOptions{})
-	agent1.Labels = map[string]string{"node-role.kubernetes.io/control-plane": "true"}
-	kube.CoreV1().Nodes().Update(t.Context(), agent1, metav1.UpdateOptions{})
+	controlPlane(t, kube, "agent-1")
 	r := NodeLoss(t.Context(), env(kube))
 	if r.Err == nil || !strings.Contains(r.Figures, "no worker node to lose") {
 		t.Fatalf("result = %v", r)
@@ -80,17 +77,13 @@ func TestNodeLossSparesTheControlPlane(t *testing.T) {
 // cleared first, cordoned meanwhile, and then lost.
 func TestNodeLossMovesMovableOneReplicaPodsFirst(t *testing.T) {
 	kube, _ := drainCluster(t)
-	server, _ := kube.CoreV1().Nodes().Get(t.Context(), "server", metav1.GetOptions{})
-	server.Labels = map[string]string{"node-role.kubernetes.io/control-plane": "true"}
-	kube.CoreV1().Nodes().Update(t.Context(), server, metav1.UpdateOptions{})
+	controlPlane(t, kube, "server")
 	// PostgreSQL, on its volume, beside the apps on agent-1; Traefik beside them on agent-2.
 	kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "todo", "pg-0")
 	pg := on("agent-1", readyPod("pg-0", "postgresql"))
 	pg.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data-pg-0"}}}}
 	kube.Tracker().Add(pg)
-	ingress, _ := kube.CoreV1().Pods("kube-system").Get(t.Context(), "traefik-x", metav1.GetOptions{})
-	ingress.Spec.NodeName = "agent-2"
-	kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), ingress, "kube-system")
+	moveTo(t, kube, "kube-system", "traefik-x", "agent-2")
 	rs, _ := kube.AppsV1().ReplicaSets("kube-system").Get(t.Context(), "traefik", metav1.GetOptions{})
 	rs.Status.ReadyReplicas = 1 // its replacement, as the controller reports it
 	kube.AppsV1().ReplicaSets("kube-system").UpdateStatus(t.Context(), rs, metav1.UpdateOptions{})
@@ -110,13 +103,10 @@ func TestNodeLossMovesMovableOneReplicaPodsFirst(t *testing.T) {
 	}
 
 	// With the database beside Traefik, nothing can be cleared: it says where everything is.
-	pg, _ = kube.CoreV1().Pods("todo").Get(t.Context(), "pg-0", metav1.GetOptions{})
-	pg.Spec.NodeName = "agent-2"
-	kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), pg, "todo")
-	kube.Tracker().Add(on("agent-1", readyPod("pg-1", "postgresql")))
-	p1, _ := kube.CoreV1().Pods("todo").Get(t.Context(), "pg-1", metav1.GetOptions{})
-	p1.Spec.Volumes = pg.Spec.Volumes
-	kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), p1, "todo")
+	moveTo(t, kube, "todo", "pg-0", "agent-2")
+	pg1 := on("agent-1", readyPod("pg-1", "postgresql"))
+	pg1.Spec.Volumes = pg.Spec.Volumes
+	kube.Tracker().Add(pg1)
 	if _, _, err := lossTarget(t.Context(), env(kube), map[string]bool{"server": true}); err == nil || !strings.Contains(err.Error(), "todo/pg-") {
 		t.Fatalf("lossTarget with a volume on every worker: %v", err)
 	}
@@ -126,9 +116,7 @@ func TestNodeLossMovesMovableOneReplicaPodsFirst(t *testing.T) {
 // other nodes cordoned meanwhile, and uncordoned after.
 func TestNodeLossPlacesEachAppOnTheNode(t *testing.T) {
 	kube, _ := drainCluster(t)
-	be1, _ := kube.CoreV1().Pods("todo").Get(t.Context(), "be-1", metav1.GetOptions{})
-	be1.Spec.NodeName = "server"
-	kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), be1, "todo")
+	moveTo(t, kube, "todo", "be-1", "server")
 	rs, _ := kube.AppsV1().ReplicaSets("todo").Get(t.Context(), "todo-backend", metav1.GetOptions{})
 	rs.Status.ReadyReplicas = 2 // with the replacement, as the controller reports it
 	kube.AppsV1().ReplicaSets("todo").UpdateStatus(t.Context(), rs, metav1.UpdateOptions{})
@@ -155,5 +143,29 @@ func TestNodeLossPlacesEachAppOnTheNode(t *testing.T) {
 		if n.Spec.Unschedulable {
 			t.Errorf("%s left cordoned", n.Name)
 		}
+	}
+}
+
+// controlPlane labels node as a control-plane node.
+func controlPlane(t *testing.T, kube *fake.Clientset, node string) {
+	n, err := kube.CoreV1().Nodes().Get(t.Context(), node, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Labels = map[string]string{"node-role.kubernetes.io/control-plane": "true"}
+	if _, err := kube.CoreV1().Nodes().Update(t.Context(), n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// moveTo places an existing pod on node, as if it had been scheduled there.
+func moveTo(t *testing.T, kube *fake.Clientset, namespace, pod, node string) {
+	p, err := kube.CoreV1().Pods(namespace).Get(t.Context(), pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Spec.NodeName = node
+	if err := kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), p, namespace); err != nil {
+		t.Fatal(err)
 	}
 }
