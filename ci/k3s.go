@@ -76,11 +76,7 @@ func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, map[string]*dagger.Service, e
 	if err != nil {
 		return nil, nil, err
 	}
-	// A standing cluster's config volume outlives its server: the kubeconfig
-	// an earlier run wrote goes first, so that kubeconfig waits for this one's.
 	server = server.WithMountedCache("/etc/rancher/k3s", s.config).
-		WithEnvVariable("TODO_APP_K3S_RUN", s.run).
-		WithExec([]string{"rm", "-f", "/etc/rancher/k3s/k3s.yaml"}).
 		WithExposedPort(6443).
 		WithExposedPort(80, dagger.ContainerWithExposedPortOpts{ExperimentalSkipHealthcheck: true})
 	// Short: the engine makes it <host>.<module>.<session>.dagger.local, the
