@@ -12,12 +12,18 @@ import (
 
 // k3sEntrypoint lets k3s run under cgroup v2 when it is not PID 1: it moves
 // every process out of the root cgroup and enables the controllers for
-// children, which k3s only does by itself as PID 1. It also removes the
-// kubeconfig of an earlier run from the config volume, so that whoever waits
-// for this run's never reads a stale one.
+// children, which k3s only does by itself as PID 1. On the server
+// (TODO_APP_CONFIG_VOLUME set) it also marks the config volume, which
+// outlives the server: the kubeconfig of an earlier run goes, .started says
+// when this run began and .alive is touched every second while it runs, so
+// that kubeconfig takes only a file this live server wrote.
 const k3sEntrypoint = `#!/bin/sh
 set -e
-rm -f /etc/rancher/k3s/k3s.yaml
+if [ -n "$TODO_APP_CONFIG_VOLUME" ]; then
+  rm -f "$TODO_APP_CONFIG_VOLUME/k3s.yaml"
+  touch "$TODO_APP_CONFIG_VOLUME/.started"
+  (while :; do touch "$TODO_APP_CONFIG_VOLUME/.alive"; sleep 1; done) &
+fi
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
   mkdir -p /sys/fs/cgroup/init
   xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || :
@@ -77,6 +83,7 @@ func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, map[string]*dagger.Service, e
 		return nil, nil, err
 	}
 	server = server.WithMountedCache("/etc/rancher/k3s", s.config).
+		WithEnvVariable("TODO_APP_CONFIG_VOLUME", "/etc/rancher/k3s").
 		WithExposedPort(6443).
 		WithExposedPort(80, dagger.ContainerWithExposedPortOpts{ExperimentalSkipHealthcheck: true})
 	// Short: the engine makes it <host>.<module>.<session>.dagger.local, the
@@ -114,15 +121,20 @@ func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, map[string]*dagger.Service, e
 
 // kubeconfig waits (up to timeout seconds) for the kubeconfig a k3s server
 // writes into its config volume once its API answers, and returns it pointed
-// at server. The file holds the cluster's admin key: it is copied, never
-// printed, and no argument carries it.
+// at server. It takes the file only from a server that runs (its .alive
+// touched in the last 2 s) and wrote it after it started: a standing
+// cluster's volume still holds the last run's, signed by that run's CA,
+// until the new server is up. The file holds the cluster's admin key: it is
+// copied, never printed, and no argument carries it.
 func (m *TodoApp) kubeconfig(config *dagger.CacheVolume, server string, timeout int) *dagger.File {
-	wait := fmt.Sprintf(`i=0
+	wait := fmt.Sprintf(`c=/etc/rancher/k3s i=0
 while [ $i -lt %d ]; do
-  if grep -qs client-key-data /etc/rancher/k3s/k3s.yaml; then cp /etc/rancher/k3s/k3s.yaml /out/kubeconfig; exit 0; fi
-  sleep 1; i=$((i+1))
+  touch /tmp/ref; sleep 2; i=$((i+2))
+  if [ $c/.alive -nt /tmp/ref ] && [ $c/k3s.yaml -nt $c/.started ] && grep -qs client-key-data $c/k3s.yaml; then
+    cp $c/k3s.yaml /out/kubeconfig; exit 0
+  fi
 done
-echo "k3s wrote no kubeconfig in %d s" >&2; exit 1`, timeout, timeout)
+echo "no running k3s server wrote a kubeconfig in %d s" >&2; exit 1`, timeout, timeout)
 	// The cluster's own image: it has a shell, and is pulled already.
 	return dag.Container().From(m.ClusterImage).
 		WithMountedCache("/etc/rancher/k3s", config).
