@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Pool } from "pg";
 import { serverConfig } from "./config";
+import { fixedWindowStorage } from "./ratelimit";
 
 // Created on first use, never at import: `next build` must succeed with no secrets.
 let instance: ReturnType<typeof createAuth> | undefined;
@@ -31,7 +32,7 @@ function createAuth() {
     emailAndPassword: { enabled: true, minPasswordLength: 8, autoSignIn: true },
     session: { expiresIn: 60 * 60 * 24 * 7, updateAge: 60 * 60 * 24 },
     telemetry: { enabled: false },
-    rateLimit: { enabled: cfg.production && cfg.authRateLimit },
+    rateLimit: { enabled: cfg.production && cfg.authRateLimit, customStorage: fixedWindowStorage() },
     plugins: [
       jwt({
         jwks: { keyPairConfig: { alg: "EdDSA", crv: "Ed25519" } },
