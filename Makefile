@@ -61,9 +61,11 @@ frontend-build: frontend-deps
 e2e: frontend-build
 	cd frontend && npx playwright test
 
-# The Dagger module (its own Go module, capped at go 1.25.5): build, vet, unit tests.
+# The Dagger module (its own Go module, capped at go 1.25.5): build, vet, unit
+# tests; and the contract it shares with the root module's tools (a module of its own).
 ci-module:
 	cd ci && $(DAGGER_TEST_ENV) $(GO) build ./... && $(DAGGER_TEST_ENV) $(GO) vet ./... && $(DAGGER_TEST_ENV) $(GO) test -count=1 ./...
+	cd ci/contract && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Fails when ci/'s committed bindings differ from what Dagger's codegen makes of
 # ci/ now: `dagger develop` where an engine answers, else the same codegen offline.

@@ -11,6 +11,7 @@ require (
 	github.com/openai/openai-go/v3 v3.40.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/sethvargo/go-envconfig v1.4.3
+	github.com/todo-app/todo-app/ci/contract v0.0.0
 	golang.org/x/time v0.16.0
 	helm.sh/helm/v3 v3.22.0
 	k8s.io/api v0.37.0
@@ -156,3 +157,6 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 )
+
+// What the Dagger module and these tools share: a module of its own inside ci/.
+replace github.com/todo-app/todo-app/ci/contract => ./ci/contract

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/todo-app/todo-app/ci/contract"
 	"github.com/todo-app/todo-app/ci/internal/dagger"
 	"github.com/todo-app/todo-app/ci/pipeline"
 )
@@ -303,7 +304,7 @@ func withTunnels(ctx context.Context, c *dagger.Container, tunnels []*dagger.Ser
 			c = c.WithServiceBinding(pipeline.TunnelAlias(n), t)
 		}
 	}
-	return c.WithEnvVariable(pipeline.TunnelEnvName, pipeline.TunnelEnv(ports)), nil
+	return c.WithEnvVariable(contract.TunnelEnv, pipeline.TunnelEnv(ports)), nil
 }
 
 // build has the engine build what the deploy needs (the images, the deploy
@@ -330,18 +331,15 @@ func built(c *dagger.Container) func(context.Context) error {
 }
 
 // record adds a step's time, what it ran, and its output to the report:
-// == NAME (TIME): COMMAND, then the output.
+// its header, then the output.
 func (d *deployment) record(name, command string, start time.Time, out string) {
 	d.recordTook(name, command, time.Since(start), out)
 }
 
 // recordTook adds a step that took took to the report.
 func (d *deployment) recordTook(name, command string, took time.Duration, out string) {
-	fmt.Fprintf(&d.report, "== %s (%s)", name, took.Round(time.Second))
-	if command != "" {
-		fmt.Fprintf(&d.report, ": %s", command)
-	}
-	fmt.Fprintf(&d.report, "\n%s\n", strings.TrimRight(out, "\n"))
+	d.report.WriteString(contract.StepHeader(name, took, command))
+	fmt.Fprintf(&d.report, "%s\n", strings.TrimRight(out, "\n"))
 }
 
 // fail is a step's error, with the report so far: what a user reads when a

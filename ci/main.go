@@ -48,12 +48,13 @@ type TodoApp struct {
 func New(
 	// The repository without the frontend app and this module, but with the
 	// files of theirs the Go tests check (the frontend's Dockerfile,
-	// .dockerignore and .gitignore; ci/main.go): the Go module, chart,
+	// .dockerignore and .gitignore; ci/main.go), and ci/contract, a module the
+	// root module requires: the Go module, chart,
 	// workflows. Nothing .gitignore keeps out is uploaded (internal/testrig/
 	// stackfiles checks it): no local secret, database or build output, and no
 	// file a build rewrites.
 	// +defaultPath="/"
-	// +ignore=[".git", "ci/**", "!ci/main.go", "bin", "dist", ".local", "**/.env", "**/.env.local", "**/*.db", "**/*.db-shm", "**/*.db-wal", "**/*.test", "**/*.out", "**/coverage.*", "**/*.tar", "**/node_modules", "**/.next", "**/out", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.tsbuildinfo", "**/next-env.d.ts", "**/.idea", "**/.vscode", "**/.DS_Store", "frontend/**", "!frontend/Dockerfile", "!frontend/.dockerignore", "!frontend/.gitignore"]
+	// +ignore=[".git", "ci/**", "!ci/main.go", "!ci/contract", "bin", "dist", ".local", "**/.env", "**/.env.local", "**/*.db", "**/*.db-shm", "**/*.db-wal", "**/*.test", "**/*.out", "**/coverage.*", "**/*.tar", "**/node_modules", "**/.next", "**/out", "**/.e2e", "**/test-results", "**/playwright-report", "**/*.tsbuildinfo", "**/next-env.d.ts", "**/.idea", "**/.vscode", "**/.DS_Store", "frontend/**", "!frontend/Dockerfile", "!frontend/.dockerignore", "!frontend/.gitignore"]
 	source *dagger.Directory,
 	// The frontend app (frontend/): its sources, tests and Dockerfile.
 	// +defaultPath="/frontend"

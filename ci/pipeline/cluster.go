@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/todo-app/todo-app/ci/contract"
 )
 
 // K3sServer is where k3s's own kubeconfig points: its API server on the
@@ -63,8 +65,12 @@ func RegistriesYAML(registry string) (string, error) {
 		return "", fmt.Errorf("registry %q: give its port, e.g. localhost:5000", registry)
 	}
 	names := []string{host}
-	if isLoopback(name) {
+	if contract.IsLoopback(name) {
+		// The caller's images may name the registry by any of its loopback names.
 		names = []string{"localhost:" + port, "127.0.0.1:" + port}
+		if !slices.Contains(names, host) {
+			names = append(names, host)
+		}
 	}
 	var b strings.Builder
 	b.WriteString("mirrors:\n")
@@ -74,23 +80,14 @@ func RegistriesYAML(registry string) (string, error) {
 	return b.String(), nil
 }
 
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
-}
-
-// TunnelEnvName is the deploy tool's variable that forwards ports of its
-// container's loopback to tunnels of the caller's machine (internal/tunnel).
-const TunnelEnvName = "TODOCTL_TUNNELS"
-
 // TunnelAlias is the host a tunnel of the caller's loopback port is bound under.
 func TunnelAlias(port int) string { return "loopback-" + strconv.Itoa(port) }
 
-// TunnelEnv is TunnelEnvName's value for tunnels of these ports: PORT=HOST:PORT, …
+// TunnelEnv is contract.TunnelEnv's value for tunnels of these ports.
 func TunnelEnv(ports []int) string {
-	parts := make([]string, 0, len(ports))
-	for _, p := range slices.Sorted(slices.Values(ports)) {
-		parts = append(parts, strconv.Itoa(p)+"="+net.JoinHostPort(TunnelAlias(p), strconv.Itoa(p)))
+	fs := make([]contract.Forward, len(ports))
+	for i, p := range ports {
+		fs[i] = contract.Forward{Port: p, Target: net.JoinHostPort(TunnelAlias(p), strconv.Itoa(p))}
 	}
-	return strings.Join(parts, ",")
+	return contract.FormatTunnels(fs)
 }

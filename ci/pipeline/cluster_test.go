@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/todo-app/todo-app/ci/contract"
 )
 
 func TestK3sArgs(t *testing.T) {
@@ -45,6 +47,9 @@ func TestRegistriesYAML(t *testing.T) {
 		"localhost:5000":      "mirrors:\n  \"localhost:5000\":\n    endpoint: [\"http://registry:5000\"]\n  \"127.0.0.1:5000\":\n    endpoint: [\"http://registry:5000\"]\n",
 		"127.0.0.1:5001/todo": "mirrors:\n  \"localhost:5001\":\n    endpoint: [\"http://registry:5001\"]\n  \"127.0.0.1:5001\":\n    endpoint: [\"http://registry:5001\"]\n",
 		"registry.lan:5000":   "mirrors:\n  \"registry.lan:5000\":\n    endpoint: [\"http://registry:5000\"]\n",
+		// localhost's subdomains are loopback too (RFC 6761), as the deploy tool's tunnels treat them.
+		"registry.localhost:5002": "mirrors:\n  \"localhost:5002\":\n    endpoint: [\"http://registry:5002\"]\n  \"127.0.0.1:5002\":\n    endpoint: [\"http://registry:5002\"]\n" +
+			"  \"registry.localhost:5002\":\n    endpoint: [\"http://registry:5002\"]\n",
 	} {
 		if got, err := RegistriesYAML(registry); err != nil || got != want {
 			t.Errorf("RegistriesYAML(%s) =\n%s%v\nwant\n%s", registry, got, err, want)
@@ -75,7 +80,7 @@ func TestTunnelsWithTheDeployTool(t *testing.T) {
 	wait := func(tunnels []int) string {
 		cmd := exec.Command(filepath.Join(bin, "todoctl"), "wait", "--kubeconfig", kubeconfig, "--timeout", "1s")
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), TunnelEnvName+"="+TunnelEnv(tunnels))
+		cmd.Env = append(os.Environ(), contract.TunnelEnv+"="+TunnelEnv(tunnels))
 		out, _ := cmd.CombinedOutput()
 		return string(out)
 	}

@@ -1,10 +1,11 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
+
+	"github.com/todo-app/todo-app/ci/contract"
 )
 
 // DeployPlan says what `deploy` runs with the deploy tool, in order.
@@ -118,17 +119,13 @@ func ScanWithProofs(proofs []string) bool {
 // Plan is the deploy tool's plan of steps (todoctl steps --plan): run in one
 // process, each reported with its time.
 func Plan(steps []Step) (string, error) {
-	type planStep struct {
-		Name string   `json:"name"`
-		Args []string `json:"args"`
-	}
-	plan := make([]planStep, len(steps))
+	plan := make([]contract.PlanStep, len(steps))
 	for i, s := range steps {
 		if len(s.Args) < 2 || s.Args[0] != "todoctl" {
 			return "", fmt.Errorf("step %q is not a deploy-tool command: %q", s.Name, s.Args)
 		}
-		plan[i] = planStep{s.Name, s.Args[1:]}
+		plan[i] = contract.PlanStep{Name: s.Name, Args: s.Args[1:]}
 	}
-	b, err := json.MarshalIndent(plan, "", "  ")
+	b, err := contract.EncodePlan(plan)
 	return string(b), err
 }

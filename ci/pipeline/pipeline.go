@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/todo-app/todo-app/ci/contract"
 )
 
 // Image names of the two apps.
@@ -291,21 +293,11 @@ func ChartPackageName(chartYAML string) (string, error) {
 	return name + "-" + version + ".tgz", nil
 }
 
-// GoTestPackages are the root module's package patterns the test step runs,
-// and NeedsLocalStack those whose tests start the whole stack as local
-// processes (initdb, the backend, node and the standalone frontend build),
-// which the Go image lacks. make test runs them; in the pipeline e2e, deploy
-// and prove cover the same ground with containers and k3s.
-var (
-	GoTestPackages  = []string{"./backend/...", "./internal/...", "./cmd/..."}
-	NeedsLocalStack = []string{"/internal/proof", "/internal/smoke", "/internal/testrig/devstack"}
-)
-
 // GoTestCommand is the shell command of the pipeline's Go test step.
 func GoTestCommand() string {
 	filter := ""
-	for _, p := range NeedsLocalStack {
+	for _, p := range contract.NeedsLocalStack {
 		filter += " | grep -v '" + p + "$'"
 	}
-	return "go test -count=1 $(go list " + strings.Join(GoTestPackages, " ") + filter + ")"
+	return "go test -count=1 $(go list " + strings.Join(contract.GoTestPackages, " ") + filter + ")"
 }

@@ -2,10 +2,7 @@ package pipeline
 
 import (
 	"errors"
-	"go/parser"
-	"go/token"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -118,39 +115,6 @@ func TestGoTestCommand(t *testing.T) {
 	want := "go test -count=1 $(go list ./backend/... ./internal/... ./cmd/... | grep -v '/internal/proof$' | grep -v '/internal/smoke$' | grep -v '/internal/testrig/devstack$')"
 	if got != want {
 		t.Fatalf("GoTestCommand =\n%s\nwant\n%s", got, want)
-	}
-}
-
-// The packages left out of the pipeline's Go tests are exactly the devstack
-// package and those whose tests start it.
-func TestNeedsLocalStackMatchesTheRootModule(t *testing.T) {
-	const root = "../.."
-	const devstack = "github.com/todo-app/todo-app/internal/testrig/devstack"
-	found := []string{"/internal/testrig/devstack"}
-	files, err := filepath.Glob(filepath.Join(root, "*", "*", "*_test.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	more, _ := filepath.Glob(filepath.Join(root, "backend", "*", "*", "*_test.go"))
-	rigs, _ := filepath.Glob(filepath.Join(root, "internal", "testrig", "*", "*_test.go"))
-	for _, file := range slices.Concat(files, more, rigs) {
-		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			if strings.Trim(imp.Path.Value, `"`) == devstack {
-				rel, _ := filepath.Rel(root, filepath.Dir(file))
-				found = append(found, "/"+filepath.ToSlash(rel))
-			}
-		}
-	}
-	if len(files) < 10 {
-		t.Fatalf("found only %d test files under %s: wrong root?", len(files), root)
-	}
-	slices.Sort(found)
-	if found = slices.Compact(found); !slices.Equal(found, NeedsLocalStack) {
-		t.Fatalf("packages that start the local stack = %q, NeedsLocalStack = %q", found, NeedsLocalStack)
 	}
 }
 

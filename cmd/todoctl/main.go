@@ -67,6 +67,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/todo-app/todo-app/ci/contract"
 	"github.com/todo-app/todo-app/internal/chart"
 	"github.com/todo-app/todo-app/internal/deploy"
 	"github.com/todo-app/todo-app/internal/fingerprint"
@@ -416,11 +417,11 @@ func sourceDateEpoch(flag int64) (time.Time, error) {
 // startTunnels forwards the loopback ports TODOCTL_TUNNELS lists, when it is
 // set, and checks that what cmd reaches is not on a loopback port left out.
 func startTunnels(ctx context.Context, cmd string, o options) error {
-	value, set := os.LookupEnv(tunnel.Env)
+	value, set := os.LookupEnv(contract.TunnelEnv)
 	if !set {
 		return nil
 	}
-	forwards, err := tunnel.Parse(value)
+	forwards, err := contract.ParseTunnels(value)
 	if err != nil {
 		return err
 	}

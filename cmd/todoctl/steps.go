@@ -3,23 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/todo-app/todo-app/ci/contract"
 )
 
-// step is one deploy-tool command of a plan.
-type step struct {
-	Name string   `json:"name"`
-	Args []string `json:"args"` // the command and its flags, without "todoctl"
-}
-
-// runSteps runs the plan in file, a JSON list of steps, one after another in
-// this process, and writes each as "== NAME (TIME): todoctl ARGS" followed
-// by its output. It stops at the first that fails, after writing it. One
+// runSteps runs the plan in file (contract.EncodePlan's) one step after
+// another in this process, and writes each as its report header followed by
+// its output. It stops at the first that fails, after writing it. One
 // process for a whole deploy: in a pipeline each separate command costs a
 // container start.
 func runSteps(ctx context.Context, file string, out io.Writer) error {
@@ -27,23 +22,15 @@ func runSteps(ctx context.Context, file string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var plan []step
-	if err := json.Unmarshal(raw, &plan); err != nil {
+	plan, err := contract.DecodePlan(raw)
+	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
-	}
-	if len(plan) == 0 {
-		return fmt.Errorf("%s: no steps", file)
-	}
-	for _, s := range plan {
-		if len(s.Args) == 0 || s.Args[0] == "steps" {
-			return fmt.Errorf("%s: step %q is not a deploy-tool command", file, s.Name)
-		}
 	}
 	for _, s := range plan {
 		var buf bytes.Buffer
 		start := time.Now()
 		err := run(ctx, s.Args, &buf)
-		fmt.Fprintf(out, "== %s (%s): todoctl %s\n%s", s.Name, time.Since(start).Round(time.Second), strings.Join(s.Args, " "), buf.String())
+		fmt.Fprintf(out, "%s%s", contract.StepHeader(s.Name, time.Since(start), "todoctl "+strings.Join(s.Args, " ")), buf.String())
 		if buf.Len() > 0 && !bytes.HasSuffix(buf.Bytes(), []byte("\n")) {
 			fmt.Fprintln(out)
 		}

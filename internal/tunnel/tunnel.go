@@ -6,7 +6,8 @@
 // to that service makes every address that names the machine's loopback (a
 // kind or k3d kubeconfig's server, a registry on localhost, an Ingress
 // port-forwarded to localhost) work unchanged: TLS names, Host headers and
-// image references included.
+// image references included. The forwards come from contract.TunnelEnv,
+// which the Dagger module writes.
 package tunnel
 
 import (
@@ -18,58 +19,18 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
+
+	"github.com/todo-app/todo-app/ci/contract"
 )
 
-// Env is the environment variable that lists the forwards of a process:
-// PORT=HOST:PORT, comma-separated (the Dagger module writes it). Its
-// presence, even empty, says that this process's loopback is not the user's
-// machine's, so an address on it that no forward covers is an error.
-const Env = "TODOCTL_TUNNELS"
-
-// Forward sends connections to 127.0.0.1:Port (and [::1]:Port) on to Target.
-type Forward struct {
-	Port   int
-	Target string // host:port
-}
-
-// Parse reads Env's value.
-func Parse(value string) ([]Forward, error) {
-	var fs []Forward
-	for part := range strings.SplitSeq(value, ",") {
-		if part = strings.TrimSpace(part); part == "" {
-			continue
-		}
-		port, target, ok := strings.Cut(part, "=")
-		p, err := strconv.Atoi(port)
-		if !ok || err != nil || p < 1 || p > 65535 {
-			return nil, fmt.Errorf("%s: %q is not PORT=HOST:PORT", Env, part)
-		}
-		if _, _, err := net.SplitHostPort(target); err != nil {
-			return nil, fmt.Errorf("%s: %q: %w", Env, part, err)
-		}
-		fs = append(fs, Forward{Port: p, Target: target})
-	}
-	return fs, nil
-}
-
 // Ports are the forwarded ports.
-func Ports(fs []Forward) []int {
+func Ports(fs []contract.Forward) []int {
 	ports := make([]int, len(fs))
 	for i, f := range fs {
 		ports[i] = f.Port
 	}
 	return ports
-}
-
-// IsLoopback reports whether host names the local machine's loopback.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Reachable checks that an address (a URL, or HOST:PORT) is reachable from the
@@ -85,7 +46,7 @@ func Reachable(what, address string, forwarded []int) error {
 	} else if h, p, err := net.SplitHostPort(address); err == nil {
 		host, port = h, p
 	}
-	if !IsLoopback(host) {
+	if !contract.IsLoopback(host) {
 		return nil
 	}
 	if p, err := strconv.Atoi(port); err == nil && slices.Contains(forwarded, p) {
@@ -100,7 +61,7 @@ func Reachable(what, address string, forwarded []int) error {
 
 // Start listens on the loopback for every forward and copies each connection
 // to its target until ctx ends. It returns once all listen.
-func Start(ctx context.Context, fs []Forward) error {
+func Start(ctx context.Context, fs []contract.Forward) error {
 	var listeners []net.Listener
 	for _, f := range fs {
 		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(f.Port)))

@@ -6,22 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-func TestParse(t *testing.T) {
-	fs, err := Parse("6443=loopback-6443:6443, 5000=registry:5000,")
-	if err != nil || len(fs) != 2 || fs[0] != (Forward{6443, "loopback-6443:6443"}) || fs[1].Port != 5000 {
-		t.Fatalf("Parse = %v, %v", fs, err)
-	}
-	if fs, err := Parse(""); err != nil || len(fs) != 0 {
-		t.Fatalf("Parse(\"\") = %v, %v", fs, err)
-	}
-	for _, bad := range []string{"6443", "x=h:1", "0=h:1", "6443=nohost"} {
-		if _, err := Parse(bad); err == nil || !strings.Contains(err.Error(), Env) {
-			t.Errorf("Parse(%q) = %v, want an error naming %s", bad, err, Env)
-		}
-	}
-}
+	"github.com/todo-app/todo-app/ci/contract"
+)
 
 func TestReachable(t *testing.T) {
 	forwarded := []int{6443, 5000}
@@ -72,7 +59,7 @@ func TestStartForwards(t *testing.T) {
 	free, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := free.Addr().(*net.TCPAddr).Port
 	free.Close()
-	if err := Start(t.Context(), []Forward{{port, target.Addr().String()}}); err != nil {
+	if err := Start(t.Context(), []contract.Forward{{Port: port, Target: target.Addr().String()}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, host := range []string{"127.0.0.1", "localhost"} {

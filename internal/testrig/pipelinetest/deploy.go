@@ -7,38 +7,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/todo-app/todo-app/ci/contract"
 )
-
-// Step is one step of a deploy report: "== NAME (DURATION)…" and its output.
-type Step struct {
-	Name     string
-	Duration time.Duration
-	Output   string
-}
-
-var stepHeader = regexp.MustCompile(`(?m)^== ([^(\n]+?) \(([0-9hms.]+)\)(?::[^\n]*)?$`)
-
-// DeploySteps reads the steps of a report of deploy or prove, in order.
-func DeploySteps(report string) []Step {
-	var steps []Step
-	idx := stepHeader.FindAllStringSubmatchIndex(report, -1)
-	for i, m := range idx {
-		end := len(report)
-		if i+1 < len(idx) {
-			end = idx[i+1][0]
-		}
-		d, _ := time.ParseDuration(report[m[4]:m[5]])
-		steps = append(steps, Step{Name: report[m[2]:m[3]], Duration: d, Output: strings.TrimSpace(report[m[1]:end])})
-	}
-	return steps
-}
 
 // CheckDeploy checks a deploy report: every step of want ran, in that order,
 // each said what it should (the smoke test's every step passed, helm test
 // succeeded). It returns the steps' times, for the self-test's line.
 func CheckDeploy(report string, want ...string) (string, error) {
-	steps := DeploySteps(report)
-	byName := map[string]Step{}
+	steps := contract.ReadReport(report)
+	byName := map[string]contract.ReportStep{}
 	var order, times []string
 	for _, s := range steps {
 		byName[s.Name] = s
@@ -54,7 +32,7 @@ func CheckDeploy(report string, want ...string) (string, error) {
 			return "", fmt.Errorf("step %q ran before %q", w, prev)
 		}
 		last, prev = i, w
-		times = append(times, fmt.Sprintf("%s %s", w, byName[w].Duration))
+		times = append(times, fmt.Sprintf("%s %s", w, byName[w].Took))
 	}
 	if s, ok := byName["helm test"]; ok && !strings.Contains(s.Output, "Succeeded") {
 		return "", fmt.Errorf("helm test did not succeed:\n%s", s.Output)

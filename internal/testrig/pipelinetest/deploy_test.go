@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/todo-app/todo-app/ci/contract"
 )
 
 const deployReport = `deploying release todo (images tag ci-abc) to an ephemeral k3s (rancher/k3s:v1.33.4-k3s1)
@@ -26,8 +28,9 @@ frontend health                            12ms  ok
 Deployment/todo-todo-app-backend 1/1 ready
 `
 
-func TestDeploySteps(t *testing.T) {
-	steps := DeploySteps(deployReport)
+// A report as deploy writes it reads back step by step.
+func TestReadDeployReport(t *testing.T) {
+	steps := contract.ReadReport(deployReport)
 	var names []string
 	for _, s := range steps {
 		names = append(names, s.Name)
@@ -35,7 +38,7 @@ func TestDeploySteps(t *testing.T) {
 	if got := strings.Join(names, ","); got != "cluster,install,rollout,helm test,ingress controller,smoke" {
 		t.Fatalf("steps = %s", got)
 	}
-	if steps[1].Duration != 21*time.Second || !strings.HasPrefix(steps[1].Output, "release todo revision 1") {
+	if steps[1].Took != 21*time.Second || !strings.HasPrefix(steps[1].Output, "release todo revision 1") {
 		t.Errorf("install = %+v", steps[1])
 	}
 }

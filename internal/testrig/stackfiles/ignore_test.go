@@ -3,9 +3,13 @@ package stackfiles_test
 import (
 	"bufio"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"path"
-	"regexp"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,22 +17,49 @@ import (
 )
 
 // moduleUploads are the Dagger module's directory arguments with a default
-// path, as declared in ci/main.go: the folder (relative to the repository)
-// and its +ignore patterns, which the engine applies as a .dockerignore.
+// path, as the engine reads them from ci/main.go's Go: each argument of New
+// whose doc comment has the pragmas +defaultPath (the folder, relative to the
+// repository) and +ignore (its patterns, applied as a .dockerignore).
 func moduleUploads(t *testing.T) map[string][]string {
 	t.Helper()
-	src := read(t, "ci/main.go")
-	re := regexp.MustCompile(`// \+defaultPath="([^"]*)"\s*\n\s*// \+ignore=(\[.*\])`)
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, filepath.Join(root, "ci/main.go"), nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comments := ast.NewCommentMap(fset, f, f.Comments)
 	uploads := map[string][]string{}
-	for _, m := range re.FindAllStringSubmatch(src, -1) {
-		var patterns []string
-		if err := json.Unmarshal([]byte(m[2]), &patterns); err != nil {
-			t.Fatalf("+ignore of %s: %v", m[1], err)
+	for _, decl := range f.Decls {
+		fn, ok := decl.(*ast.FuncDecl)
+		if !ok || fn.Name.Name != "New" || fn.Recv != nil {
+			continue
 		}
-		uploads[strings.Trim(m[1], "/")] = patterns
+		for _, param := range fn.Type.Params.List {
+			pragmas := map[string]string{}
+			for _, group := range comments[param] {
+				for _, c := range group.List {
+					name, value, ok := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(c.Text, "//"), " "), "=")
+					if ok && strings.HasPrefix(name, "+") {
+						pragmas[name] = value
+					}
+				}
+			}
+			dir, hasDir := pragmas["+defaultPath"]
+			if !hasDir || pragmas["+ignore"] == "" {
+				continue
+			}
+			if dir, err = strconv.Unquote(dir); err != nil {
+				t.Fatalf("+defaultPath of %s: %v", param.Names[0].Name, err)
+			}
+			var patterns []string
+			if err := json.Unmarshal([]byte(pragmas["+ignore"]), &patterns); err != nil {
+				t.Fatalf("+ignore of %s: %v", dir, err)
+			}
+			uploads[strings.Trim(dir, "/")] = patterns
+		}
 	}
 	if len(uploads) != 2 {
-		t.Fatalf("found %d default-path directories with +ignore in ci/main.go, want 2 (the repository and frontend/)", len(uploads))
+		t.Fatalf("found %d arguments of New with +defaultPath and +ignore in ci/main.go, want 2 (the repository and frontend/)", len(uploads))
 	}
 	return uploads
 }
@@ -72,7 +103,8 @@ func TestModuleUploadsFollowGitignore(t *testing.T) {
 	uploads := moduleUploads(t)
 	ignored := append(gitignored(t, "", "frontend"), gitignored(t, "frontend")...)
 	kept := map[string][]string{
-		"":         {"go.mod", "backend/cmd/server/main.go", "helm-chart/Chart.yaml", "frontend/Dockerfile", "frontend/.dockerignore", "frontend/.gitignore", ".github/workflows/ci.yml", "ci/main.go"},
+		"": {"go.mod", "backend/cmd/server/main.go", "helm-chart/Chart.yaml", "frontend/Dockerfile", "frontend/.dockerignore", "frontend/.gitignore", ".github/workflows/ci.yml", "ci/main.go",
+			"ci/contract/go.mod", "ci/contract/plan.go"},
 		"frontend": {"package.json", "src/app/page.tsx", "tests/e2e/app.spec.ts", "Dockerfile"},
 	}
 	for dir, patterns := range uploads {

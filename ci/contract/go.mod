@@ -1,0 +1,3 @@
+module github.com/todo-app/todo-app/ci/contract
+
+go 1.25
