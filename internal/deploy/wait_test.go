@@ -76,10 +76,11 @@ func TestWaitRetriesAClusterThatDoesNotAnswerYet(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		failures int32
+		timeout  time.Duration // a wait that ends returns at once; the bound matters only to one that cannot
 		wantErr  string
 	}{
-		{"answers on the third poll", 2, ""},
-		{"never answers", 1 << 30, "cluster not answering after 30ms: list deployments: dial tcp"},
+		{"answers on the third poll", 2, time.Minute, ""},
+		{"never answers", 1 << 30, 30 * time.Millisecond, "cluster not answering after 30ms: list deployments: dial tcp"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset(deployment("todo-backend", 1, 1, 1, 1, 1))
@@ -90,7 +91,7 @@ func TestWaitRetriesAClusterThatDoesNotAnswerYet(t *testing.T) {
 				}
 				return false, nil, nil
 			})
-			status, err := Wait(context.Background(), kube, "apps", sel, WaitOptions{Timeout: 30 * time.Millisecond, Interval: time.Millisecond})
+			status, err := Wait(context.Background(), kube, "apps", sel, WaitOptions{Timeout: tt.timeout, Interval: time.Millisecond})
 			switch {
 			case tt.wantErr == "" && (err != nil || len(status) != 1 || polls.Load() != 3):
 				t.Fatalf("status %v, err %v after %d polls", status, err, polls.Load())
@@ -175,11 +176,12 @@ func TestWaitLastsUntilNoOldPodIsLeft(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name      string
-		goneAfter int32 // polls until the old pod is deleted; 0: never
+		goneAfter int32         // polls until the old pod is deleted; 0: never
+		timeout   time.Duration // a wait that ends returns at once; the bound matters only to one that cannot
 		wantErr   string
 	}{
-		{"the old pod exits during the wait", 4, ""},
-		{"the old pod never exits", 0, "Deployment/todo-backend 2/2 ready, 1 old pod(s) still there"},
+		{"the old pod exits during the wait", 4, time.Minute, ""},
+		{"the old pod never exits", 0, 50 * time.Millisecond, "Deployment/todo-backend 2/2 ready, 1 old pod(s) still there"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset(d, replicaSet("old", "1"), replicaSet("new", "2"),
@@ -191,7 +193,7 @@ func TestWaitLastsUntilNoOldPodIsLeft(t *testing.T) {
 				}
 				return false, nil, nil
 			})
-			status, err := Wait(context.Background(), kube, "apps", sel, WaitOptions{Timeout: 50 * time.Millisecond, Interval: time.Millisecond})
+			status, err := Wait(context.Background(), kube, "apps", sel, WaitOptions{Timeout: tt.timeout, Interval: time.Millisecond})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
@@ -222,12 +224,13 @@ func TestWaitNodes(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		readyAt   int32 // the poll at which agent-1 turns Ready; 0: never
+		timeout   time.Duration
 		wantErr   string
 		wantNodes int
 	}{
-		{"every node ready at once", 1, "", 2},
-		{"an agent turns ready while waiting", 3, "", 2},
-		{"an agent never does", 0, "1 of 2 nodes ready", 0},
+		{"every node ready at once", 1, time.Minute, "", 2},
+		{"an agent turns ready while waiting", 3, time.Minute, "", 2},
+		{"an agent never does", 0, 50 * time.Millisecond, "1 of 2 nodes ready", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			kube := fake.NewClientset(node("server", true), node("agent-1", false))
@@ -238,7 +241,7 @@ func TestWaitNodes(t *testing.T) {
 				}
 				return false, nil, nil
 			})
-			nodes, err := WaitNodes(t.Context(), kube, 2, 50*time.Millisecond, time.Millisecond)
+			nodes, err := WaitNodes(t.Context(), kube, 2, tt.timeout, time.Millisecond)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "agent-1") {
 					t.Fatalf("err = %v, want one containing %q and naming agent-1", err, tt.wantErr)
