@@ -18,6 +18,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/moby/patternmatcher"
 )
 
 const root = "../../.."
@@ -318,5 +319,41 @@ func TestEnvExampleCoversComposeVariables(t *testing.T) {
 	}
 	if ignore := read(t, ".gitignore"); !regexp.MustCompile(`(?m)^\.env$`).MatchString(ignore) {
 		t.Error(".env is not git-ignored")
+	}
+}
+
+// Everything backend/Dockerfile copies from its context, the repository root,
+// is in what .dockerignore sends.
+func TestBackendContextHasWhatTheDockerfileCopies(t *testing.T) {
+	var patterns []string
+	for line := range strings.Lines(read(t, ".dockerignore")) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			patterns = append(patterns, line)
+		}
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := regexp.MustCompile(`(?m)^COPY ((?:[^-\s]\S*[ \t]+)+)\S+$`).FindAllStringSubmatch(read(t, "backend/Dockerfile"), -1)
+	if len(copies) < 2 {
+		t.Fatalf("found %d COPY lines from the context in backend/Dockerfile", len(copies))
+	}
+	for _, c := range copies {
+		for _, src := range strings.Fields(c[1]) {
+			sent := 0
+			filepath.WalkDir(filepath.Join(root, src), func(p string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					rel, _ := filepath.Rel(root, p)
+					if excluded, _ := pm.MatchesOrParentMatches(filepath.ToSlash(rel)); !excluded {
+						sent++
+					}
+				}
+				return nil
+			})
+			if sent == 0 {
+				t.Errorf("backend/Dockerfile copies %s, which .dockerignore leaves out of the context", src)
+			}
+		}
 	}
 }
