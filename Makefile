@@ -3,8 +3,12 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 
 GO        ?= go
-# Named explicitly: ./... would also walk frontend/node_modules, where npm packages ship Go code.
-GO_PKGS   := ./backend/... ./internal/... ./cmd/...
+# Each Go module is built and tested alone, as it ships: go.work is for editors.
+export GOWORK := off
+# The backend's module (backend/), and the root module's tools, named explicitly:
+# ./... would also walk frontend/node_modules, where npm packages ship Go code.
+BACKEND_PKGS := ./...
+TOOLS_PKGS   := ./internal/... ./cmd/...
 # ci/internal/dagger connects to an engine at init; these let its tests start without one.
 DAGGER_TEST_ENV := DAGGER_SESSION_PORT=1 DAGGER_SESSION_TOKEN=unused
 VERSION   ?= dev
@@ -37,10 +41,12 @@ fmt-check:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 vet:
-	$(GO) vet $(GO_PKGS)
+	$(GO) -C backend vet $(BACKEND_PKGS)
+	$(GO) vet $(TOOLS_PKGS)
 
 go-test:
-	$(GO) test -race -count=1 $(GO_PKGS)
+	$(GO) -C backend test -race -count=1 $(BACKEND_PKGS)
+	$(GO) test -race -count=1 $(TOOLS_PKGS)
 
 # Built from its own module: its YAML library version clashes with Helm's in ours.
 actionlint:
@@ -92,14 +98,14 @@ up: frontend-build
 	exec bin/devstack -repo . -frontend frontend/.next/standalone -port 3000 -host localhost -data .local
 
 run:
-	$(GO) run ./backend/cmd/server serve
+	$(GO) -C backend run ./cmd/server serve
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/server ./backend/cmd/server
+	CGO_ENABLED=0 $(GO) -C backend build -trimpath -ldflags="$(LDFLAGS)" -o ../bin/server ./cmd/server
 
 bench: prereqs build
 	@scripts/ensure-prereqs.sh --bench
-	$(GO) run ./backend/cmd/bench -server bin/server
+	$(GO) run ./cmd/bench -server bin/server
 
 image-size: build
 	@size=$$(stat -c %s bin/server); mb=$$(awk "BEGIN{printf \"%.1f\", $$size/1048576}"); \

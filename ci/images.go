@@ -51,7 +51,7 @@ func (m *TodoApp) image(name string, platform dagger.Platform, version, commit s
 }
 
 // sources are what the images are built from: the repository (the backend's
-// build context, the chart, the deploy tool) and the frontend app.
+// module, the chart, the deploy tool) and the frontend app.
 type sources struct {
 	root, frontend *dagger.Directory
 }
@@ -67,8 +67,8 @@ func (s sources) image(name string, platform dagger.Platform, args map[string]st
 		opts.BuildArgs = append(opts.BuildArgs, dagger.BuildArg{Name: k, Value: args[k]})
 	}
 	if name == pipeline.BackendImage {
-		opts.Dockerfile = "backend/Dockerfile"
-		return s.root.DockerBuild(opts)
+		// The backend's module is its whole build context.
+		return s.root.Directory("backend").DockerBuild(opts)
 	}
 	return s.frontend.DockerBuild(opts)
 }

@@ -106,6 +106,8 @@ func (m *TodoApp) goBaseOf(root *dagger.Directory) *dagger.Container {
 		WithMountedCache("/go/pkg/mod", dag.CacheVolume("todo-app-go-mod")).
 		WithMountedCache("/root/.cache/go-build", dag.CacheVolume("todo-app-go-build")).
 		WithEnvVariable("CGO_ENABLED", "0").
+		// Each module as it ships, never through the developers' go.work.
+		WithEnvVariable("GOWORK", "off").
 		WithDirectory("/src", root).
 		WithWorkdir("/src")
 }

@@ -36,7 +36,7 @@ func (m *TodoApp) frontendTest(ctx context.Context) (string, error) {
 func (m *TodoApp) Lint(ctx context.Context) (string, error) {
 	return runAll(ctx, []step{
 		{"go vet", func(ctx context.Context) (string, error) {
-			return m.goBase().WithExec([]string{"go", "vet", "./backend/...", "./internal/...", "./cmd/..."}).Stdout(ctx)
+			return m.goBase().WithExec([]string{"sh", "-c", pipeline.GoVetCommand()}).Stdout(ctx)
 		}},
 		{"eslint", func(ctx context.Context) (string, error) {
 			return m.frontendDeps().WithExec([]string{"npx", "eslint", "."}).Stdout(ctx)

@@ -75,7 +75,7 @@ generate() {
 
 if [ "${1:-}" != --check ]; then
   generate .
-  go -C ci build ./...
+  GOWORK=off go -C ci build ./...
   echo "ci/ bindings regenerated ($route route): commit ci/dagger.gen.go ci/internal ci/go.mod ci/go.sum"
   exit 0
 fi

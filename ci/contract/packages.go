@@ -1,12 +1,22 @@
 package contract
 
-// GoTestPackages are the root module's package patterns the pipeline's test
-// step runs, and NeedsLocalStack those of them whose tests start the whole
-// stack as local processes (initdb, the backend, node and the standalone
-// frontend build), which the pipeline's Go image lacks: make test runs them,
-// and in the pipeline e2e, deploy and prove cover the same ground with
-// containers and k3s.
+// GoModule is one of the repository's Go modules as the pipeline's test step
+// runs it: its directory from the repository root and its package patterns.
+type GoModule struct {
+	Dir      string
+	Packages []string
+}
+
+// GoTestModules are the Go modules the pipeline's test step runs (the backend,
+// then the root module's tools), and NeedsLocalStack the import-path suffixes
+// of those packages whose tests start the whole stack as local processes
+// (initdb, the backend, node and the standalone frontend build), which the
+// pipeline's Go image lacks: make test runs them, and in the pipeline e2e,
+// deploy and prove cover the same ground with containers and k3s.
 var (
-	GoTestPackages  = []string{"./backend/...", "./internal/...", "./cmd/..."}
+	GoTestModules = []GoModule{
+		{Dir: "backend", Packages: []string{"./..."}},
+		{Dir: ".", Packages: []string{"./internal/...", "./cmd/..."}},
+	}
 	NeedsLocalStack = []string{"/internal/proof", "/internal/smoke", "/internal/testrig/devstack"}
 )

@@ -293,11 +293,35 @@ func ChartPackageName(chartYAML string) (string, error) {
 	return name + "-" + version + ".tgz", nil
 }
 
-// GoTestCommand is the shell command of the pipeline's Go test step.
+// GoTestCommand is the shell command of the pipeline's Go test step: each
+// module's packages, less those that need the local stack.
 func GoTestCommand() string {
 	filter := ""
 	for _, p := range contract.NeedsLocalStack {
 		filter += " | grep -v '" + p + "$'"
 	}
-	return "go test -count=1 $(go list " + strings.Join(contract.GoTestPackages, " ") + filter + ")"
+	return eachGoModule(func(gocmd string, m contract.GoModule) string {
+		return gocmd + " test -count=1 $(" + gocmd + " list " + strings.Join(m.Packages, " ") + filter + ")"
+	})
+}
+
+// GoVetCommand is the shell command that vets every module's packages.
+func GoVetCommand() string {
+	return eachGoModule(func(gocmd string, m contract.GoModule) string {
+		return gocmd + " vet " + strings.Join(m.Packages, " ")
+	})
+}
+
+// eachGoModule joins one command per Go module, each run in the module's
+// directory, into a shell command that stops at the first failure.
+func eachGoModule(command func(gocmd string, m contract.GoModule) string) string {
+	var cmds []string
+	for _, m := range contract.GoTestModules {
+		gocmd := "go"
+		if m.Dir != "." {
+			gocmd = "go -C " + m.Dir
+		}
+		cmds = append(cmds, command(gocmd, m))
+	}
+	return strings.Join(cmds, " && ")
 }

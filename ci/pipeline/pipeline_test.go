@@ -110,11 +110,15 @@ func TestChartPackageName(t *testing.T) {
 	}
 }
 
-func TestGoTestCommand(t *testing.T) {
-	got := GoTestCommand()
-	want := "go test -count=1 $(go list ./backend/... ./internal/... ./cmd/... | grep -v '/internal/proof$' | grep -v '/internal/smoke$' | grep -v '/internal/testrig/devstack$')"
-	if got != want {
-		t.Fatalf("GoTestCommand =\n%s\nwant\n%s", got, want)
+func TestGoCommands(t *testing.T) {
+	for _, tt := range []struct{ name, got, want string }{
+		{"test", GoTestCommand(), "go -C backend test -count=1 $(go -C backend list ./... | grep -v '/internal/proof$' | grep -v '/internal/smoke$' | grep -v '/internal/testrig/devstack$')" +
+			" && go test -count=1 $(go list ./internal/... ./cmd/... | grep -v '/internal/proof$' | grep -v '/internal/smoke$' | grep -v '/internal/testrig/devstack$')"},
+		{"vet", GoVetCommand(), "go -C backend vet ./... && go vet ./internal/... ./cmd/..."},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s command =\n%s\nwant\n%s", tt.name, tt.got, tt.want)
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 
 func main() {
 	frontend := flag.String("frontend", "frontend/.next/standalone", "standalone frontend build")
-	backend := flag.String("backend", "", "backend binary (default: build ./backend/cmd/server)")
+	backend := flag.String("backend", "", "backend binary (default: build backend/cmd/server)")
 	root := flag.String("repo", ".", "repository root")
 	port := flag.Int("port", 3100, "port of the app (the frontend)")
 	host := flag.String("host", "127.0.0.1", "host name the browser uses, which sign-in trusts")

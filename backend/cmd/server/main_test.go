@@ -17,8 +17,8 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/todo-app/todo-app/backend/internal/auth/authtest"
-	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
+	"github.com/todo-app/todo-app/backend/testkit/authtest"
+	"github.com/todo-app/todo-app/backend/testkit/pgtemp"
 )
 
 var cluster *pgtemp.Cluster

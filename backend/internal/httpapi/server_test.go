@@ -19,12 +19,12 @@ import (
 	"time"
 
 	"github.com/todo-app/todo-app/backend/internal/auth"
-	"github.com/todo-app/todo-app/backend/internal/auth/authtest"
 	"github.com/todo-app/todo-app/backend/internal/chat"
 	"github.com/todo-app/todo-app/backend/internal/httpapi"
 	"github.com/todo-app/todo-app/backend/internal/store"
 	"github.com/todo-app/todo-app/backend/internal/tasks"
-	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
+	"github.com/todo-app/todo-app/backend/testkit/authtest"
+	"github.com/todo-app/todo-app/backend/testkit/pgtemp"
 )
 
 var (

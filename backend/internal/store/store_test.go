@@ -15,7 +15,7 @@ import (
 	"github.com/todo-app/todo-app/backend/internal/chat"
 	"github.com/todo-app/todo-app/backend/internal/store"
 	"github.com/todo-app/todo-app/backend/internal/tasks"
-	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
+	"github.com/todo-app/todo-app/backend/testkit/pgtemp"
 )
 
 var cluster *pgtemp.Cluster

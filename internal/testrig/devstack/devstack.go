@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
+	"github.com/todo-app/todo-app/backend/testkit/pgtemp"
 )
 
 // Options say where the built pieces are.
@@ -97,10 +97,8 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	backend := o.BackendBinary
 	if backend == "" {
 		backend = filepath.Join(s.tmp, "server")
-		build := exec.CommandContext(ctx, "go", "build", "-o", backend, "./backend/cmd/server")
-		build.Dir, build.Stdout, build.Stderr = o.RepoRoot, o.Logs, o.Logs
-		if err := build.Run(); err != nil {
-			return nil, fmt.Errorf("devstack: build backend: %w", err)
+		if err := BuildBackend(ctx, o.RepoRoot, backend, o.Logs); err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
 		}
 	}
 	backendDB, secret, err := s.data(ctx, o)
@@ -310,4 +308,19 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// BuildBackend builds the backend's server binary at out from the checkout at
+// repoRoot, in the backend's own module as its image does.
+func BuildBackend(ctx context.Context, repoRoot, out string, logs io.Writer) error {
+	out, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	build := exec.CommandContext(ctx, "go", "-C", "backend", "build", "-o", out, "./cmd/server")
+	build.Dir, build.Stdout, build.Stderr = repoRoot, logs, logs
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build backend: %w", err)
+	}
+	return nil
 }

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/todo-app/todo-app/backend/testkit/pgtemp"
 	"github.com/todo-app/todo-app/internal/smoke"
-	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
 )
 
 const frontendDir = "../../../frontend/.next/standalone"

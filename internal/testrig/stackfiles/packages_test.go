@@ -12,14 +12,28 @@ import (
 	"github.com/todo-app/todo-app/ci/contract"
 )
 
-// make test runs the packages the pipeline's test step runs.
+// make test runs the packages the pipeline's test step runs, module by module.
 func TestMakefileTestsThePipelinesPackages(t *testing.T) {
-	m := regexp.MustCompile(`(?m)^GO_PKGS\s*:=\s*(.+)$`).FindStringSubmatch(read(t, "Makefile"))
-	if m == nil {
-		t.Fatal("the Makefile has no GO_PKGS")
+	makefile := read(t, "Makefile")
+	variables := map[string]string{"backend": "BACKEND_PKGS", ".": "TOOLS_PKGS"}
+	if len(contract.GoTestModules) != len(variables) {
+		t.Fatalf("contract.GoTestModules has %d modules, the Makefile %d", len(contract.GoTestModules), len(variables))
 	}
-	if got := strings.Fields(m[1]); !slices.Equal(got, contract.GoTestPackages) {
-		t.Fatalf("Makefile GO_PKGS = %q, contract.GoTestPackages = %q", got, contract.GoTestPackages)
+	for _, m := range contract.GoTestModules {
+		name, ok := variables[m.Dir]
+		if !ok {
+			t.Fatalf("the Makefile has no package list for the module in %q", m.Dir)
+		}
+		def := regexp.MustCompile(`(?m)^` + name + `\s*:=\s*(.+)$`).FindStringSubmatch(makefile)
+		if def == nil {
+			t.Fatalf("the Makefile has no %s", name)
+		}
+		if got := strings.Fields(def[1]); !slices.Equal(got, m.Packages) {
+			t.Errorf("Makefile %s = %q, contract.GoTestModules[%q] = %q", name, got, m.Dir, m.Packages)
+		}
+		if m.Dir != "." && !strings.Contains(makefile, "$(GO) -C "+m.Dir+" test -race -count=1 $("+name+")") {
+			t.Errorf("the Makefile's go-test does not run %s in %s", name, m.Dir)
+		}
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package authtest issues tokens the way Better Auth does (EdDSA over Ed25519,
-// keys published as a JWKS), for tests and benchmarks of the API.
+// keys published as a JWKS), for tests and benchmarks of the API: the
+// backend's own and the root module's bench.
 package authtest
 
 import (

@@ -3,7 +3,8 @@
 // It uses the server binaries already on the machine (initdb, pg_ctl), so the
 // backend can be tested against a real PostgreSQL without a container engine.
 // When TEST_DATABASE_URL is set, that server is used instead and no cluster is
-// started.
+// started. It lives in the backend's module, outside internal/, so that the
+// root module's tools (devstack, bench) start the same cluster.
 package pgtemp
 
 import (

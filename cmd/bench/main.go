@@ -8,7 +8,7 @@
 // (a cache miss), a user with 1000 tasks, and writes. Traffic goes only to
 // 127.0.0.1.
 //
-//	go run ./backend/cmd/bench [-server bin/server] [-duration 10s] [-rounds 3] [-connections 16] [-profile DIR]
+//	go run ./cmd/bench [-server bin/server] [-duration 10s] [-rounds 3] [-connections 16] [-profile DIR]
 //
 // -profile serves the server's runtime profiles (PPROF_ADDR) and saves a CPU
 // profile of the first backend round and the allocations, with their tops.
@@ -34,10 +34,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/todo-app/todo-app/backend/internal/auth/authtest"
+	"github.com/todo-app/todo-app/backend/testkit/authtest"
+	"github.com/todo-app/todo-app/backend/testkit/pgtemp"
 	"github.com/todo-app/todo-app/internal/loadgen"
 	"github.com/todo-app/todo-app/internal/testrig/devstack"
-	"github.com/todo-app/todo-app/internal/testrig/pgtemp"
 )
 
 type options struct {
@@ -51,7 +51,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.server, "server", "", "server binary to measure (default: build ./backend/cmd/server)")
+	flag.StringVar(&o.server, "server", "", "server binary to measure (default: build backend/cmd/server)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each round and phase")
 	flag.IntVar(&o.rounds, "rounds", 3, "alternating rounds of backend and nginx")
 	flag.IntVar(&o.connections, "connections", 16, "parallel connections")
@@ -86,10 +86,8 @@ func run(ctx context.Context, o options) error {
 		}
 		defer os.RemoveAll(dir)
 		o.server = filepath.Join(dir, "server")
-		build := exec.CommandContext(ctx, "go", "build", "-o", o.server, "./backend/cmd/server")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build server: %w", err)
+		if err := devstack.BuildBackend(ctx, ".", o.server, os.Stderr); err != nil {
+			return err
 		}
 	}
 	for _, tool := range []string{"wrk", "nginx"} {
