@@ -73,17 +73,21 @@ generate() {
   esac
 }
 
+# Codegen runs on a copy outside the checkout: it edits any go.work it finds
+# above the module (ours ties the backend and the tools, not ci/), and the
+# engine, which uploads ci/ alone, never sees one.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+cp -r dagger.json ci "$scratch"/
+generate "$scratch"
+
 if [ "${1:-}" != --check ]; then
-  generate .
+  cp -a "$scratch/ci/." ci/
   GOWORK=off go -C ci build ./...
   echo "ci/ bindings regenerated ($route route): commit ci/dagger.gen.go ci/internal ci/go.mod ci/go.sum"
   exit 0
 fi
 
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-cp -r dagger.json ci "$scratch"/
-generate "$scratch"
 if ! diff -r -q ci "$scratch/ci"; then
   echo "ci/ bindings are stale ($route route): run scripts/dagger-bindings.sh and commit the result" >&2
   diff -r -u ci "$scratch/ci" | head -40 >&2
