@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/todo-app/todo-app/internal/fingerprint"
@@ -35,16 +35,89 @@ func TestRenderDevValues(t *testing.T) {
 }
 
 func TestRenderFailsClearly(t *testing.T) {
-	err := run(context.Background(), []string{"render", "--chart", "../../helm-chart"}, &bytes.Buffer{})
+	err := run(t.Context(), []string{"render", "--chart", "../../helm-chart"}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "is required") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{nil, {"frobnicate"}, {"smoke"}, {"prove"}} {
-		if err := run(context.Background(), args, &bytes.Buffer{}); err == nil {
-			t.Errorf("todoctl %v succeeded", args)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"smoke"}, "smoke needs --url"},
+		{[]string{"prove"}, "prove needs --url"},
+		{[]string{"render", "stray"}, `unknown command "stray"`},
+		{[]string{"render", "--proof", "x"}, "unknown flag: --proof"},
+	} {
+		if err := run(t.Context(), tt.args, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("todoctl %v: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+// The help lists every command, and completion scripts come for the usual shells.
+func TestHelpAndCompletion(t *testing.T) {
+	var help bytes.Buffer
+	if err := run(t.Context(), nil, &help); err != nil {
+		t.Fatal(err)
+	}
+	commands := newRootCommand().Commands()
+	if len(commands) < 20 {
+		t.Fatalf("only %d commands", len(commands))
+	}
+	for _, c := range commands {
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(c.Name()) + `\s+\S`).MatchString(help.String()) {
+			t.Errorf("the help does not list %s:\n%s", c.Name(), help.String())
+		}
+	}
+	for shell, want := range map[string]string{"bash": "__start_todoctl", "zsh": "#compdef todoctl", "fish": "complete -c todoctl"} {
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"completion", shell}, &out); err != nil || !strings.Contains(out.String(), want) {
+			t.Errorf("completion %s: %v, output lacks %q", shell, err, want)
+		}
+	}
+}
+
+// Every flag the Dagger module, the README and users' scripts pass keeps its
+// name on the command that takes it.
+func TestFlagNamesStay(t *testing.T) {
+	release := []string{"kubeconfig", "context", "namespace", "release", "timeout"}
+	chartValues := []string{"chart", "f", "set"}
+	registry := []string{"package", "ref", "plain-http"}
+	for command, flags := range map[string][]string{
+		"render":            {"chart", "f", "set", "release", "namespace", "kube-version"},
+		"install":           slices.Concat(release, chartValues),
+		"wait":              append(slices.Clone(release), "selector"),
+		"nodes":             {"kubeconfig", "context", "count", "timeout"},
+		"test":              release,
+		"rollback":          append(slices.Clone(release), "revision"),
+		"uninstall":         release,
+		"prove":             slices.Concat(release, chartValues, []string{"url", "host", "proof", "rollout-set"}),
+		"node-loss-request": release,
+		"fingerprints":      release,
+		"smoke":             {"url", "host", "timeout"},
+		"load":              {"url", "host", "duration"},
+		"steps":             {"plan"},
+		"package":           {"chart", "out", "source-date-epoch"},
+		"push":              append(slices.Clone(registry), "source-date-epoch"),
+		"diff-chart":        registry,
+		"push-image":        append(slices.Clone(registry), "tag"),
+		"diff-image":        registry,
+		"normalize-image":   {"package", "out", "base", "dockerfile", "source-date-epoch"},
+		"normalize-sbom":    {"package", "out", "source-date-epoch"},
+	} {
+		cmd, _, err := newRootCommand().Find([]string{command})
+		if err != nil || cmd.Name() != command {
+			t.Errorf("no command %s: %v", command, err)
+			continue
+		}
+		for _, name := range flags {
+			if f := cmd.Flags().Lookup(name); f == nil && cmd.Flags().ShorthandLookup(name) == nil {
+				t.Errorf("%s has no flag %s", command, name)
+			}
 		}
 	}
 }
@@ -161,10 +234,11 @@ current-context: k
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "backend", Env: []corev1.EnvVar{ref("database-url"), ref("better-auth-secret")}}}}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "todo-todo-app", Namespace: "todo"}, Data: map[string][]byte{
 			"database-url": []byte("postgres://todo:pw-0123456789@db/todo"), "better-auth-secret": []byte("auth-secret-0123456789abcdef")}})
-	flags := genericclioptions.NewConfigFlags(true)
-	flags.KubeConfig = &kubeconfig
+	target := releaseFlags{release: "todo"}
+	target.add(pflag.NewFlagSet("fingerprints", pflag.ContinueOnError))
+	target.kube.KubeConfig = &kubeconfig
 	var out bytes.Buffer
-	if err := printFingerprints(t.Context(), &out, kube, flags, options{release: "todo", namespace: "todo"}); err != nil {
+	if err := printFingerprints(t.Context(), &out, kube, target); err != nil {
 		t.Fatal(err)
 	}
 	fps := fingerprint.Parse(out.String())

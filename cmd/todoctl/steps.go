@@ -9,8 +9,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/todo-app/todo-app/ci/contract"
 )
+
+func newStepsCommand() *cobra.Command {
+	var plan string
+	cmd := &cobra.Command{
+		Use:   "steps --plan plan.json",
+		Short: `Run a plan's commands ([{"name", "args"}]) in order in one process, each reported with its time`,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSteps(cmd.Context(), plan, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&plan, "plan", "", `JSON list of steps, each {"name", "args"}`)
+	return cmd
+}
 
 // runSteps runs the plan in file (contract.EncodePlan's) one step after
 // another in this process, and writes each as its report header followed by
