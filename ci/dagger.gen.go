@@ -66,6 +66,7 @@ func (r TodoApp) MarshalJSON() ([]byte, error) {
 		ActionlintImage   string
 		CosignImage       string
 		TrivyDbRepository []string
+		RegistryAuths     []*RegistryAuth
 	}
 	concrete.Source = r.Source
 	concrete.Frontend = r.Frontend
@@ -76,6 +77,7 @@ func (r TodoApp) MarshalJSON() ([]byte, error) {
 	concrete.ActionlintImage = r.ActionlintImage
 	concrete.CosignImage = r.CosignImage
 	concrete.TrivyDbRepository = r.TrivyDbRepository
+	concrete.RegistryAuths = r.RegistryAuths
 	return json.Marshal(&concrete)
 }
 
@@ -90,6 +92,7 @@ func (r *TodoApp) UnmarshalJSON(bs []byte) error {
 		ActionlintImage   string
 		CosignImage       string
 		TrivyDbRepository []string
+		RegistryAuths     []*RegistryAuth
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -104,6 +107,7 @@ func (r *TodoApp) UnmarshalJSON(bs []byte) error {
 	r.ActionlintImage = concrete.ActionlintImage
 	r.CosignImage = concrete.CosignImage
 	r.TrivyDbRepository = concrete.TrivyDbRepository
+	r.RegistryAuths = concrete.RegistryAuths
 	return nil
 }
 
@@ -399,20 +403,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registry", err))
 				}
 			}
-			var registryUsername string
-			if inputArgs["registryUsername"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["registryUsername"]), &registryUsername)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryUsername", err))
-				}
-			}
-			var registryPassword *dagger.Secret
-			if inputArgs["registryPassword"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["registryPassword"]), &registryPassword)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryPassword", err))
-				}
-			}
 			var registryService *dagger.Service
 			if inputArgs["registryService"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["registryService"]), &registryService)
@@ -455,7 +445,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg agents", err))
 				}
 			}
-			return (*TodoApp).Deploy(&parent, ctx, kubeconfig, registry, registryUsername, registryPassword, registryService, tunnel, ingressClass, url, host, agents)
+			return (*TodoApp).Deploy(&parent, ctx, kubeconfig, registry, registryService, tunnel, ingressClass, url, host, agents)
 		case "EndToEnd":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -553,20 +543,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registry", err))
 				}
 			}
-			var username string
-			if inputArgs["username"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
-				}
-			}
-			var password *dagger.Secret
-			if inputArgs["password"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
-				}
-			}
 			var version string
 			if inputArgs["version"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["version"]), &version)
@@ -630,7 +606,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg git", err))
 				}
 			}
-			return (*TodoApp).Publish(&parent, ctx, registry, username, password, version, platforms, registryService, cosignKey, cosignPassword, githubOidcRequestUrl, githubOidcRequestToken, repository, git)
+			return (*TodoApp).Publish(&parent, ctx, registry, version, platforms, registryService, cosignKey, cosignPassword, githubOidcRequestUrl, githubOidcRequestToken, repository, git)
 		case "Release":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -693,20 +669,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
 				}
 			}
-			var username string
-			if inputArgs["username"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
-				}
-			}
-			var password *dagger.Secret
-			if inputArgs["password"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
-				}
-			}
 			var registryService *dagger.Service
 			if inputArgs["registryService"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["registryService"]), &registryService)
@@ -721,7 +683,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg git", err))
 				}
 			}
-			return (*TodoApp).Reproduce(&parent, ctx, refs, cosignPublicKey, repository, username, password, registryService, git)
+			return (*TodoApp).Reproduce(&parent, ctx, refs, cosignPublicKey, repository, registryService, git)
 		case "Sarif":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)
@@ -833,20 +795,6 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repository", err))
 				}
 			}
-			var username string
-			if inputArgs["username"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
-				}
-			}
-			var password *dagger.Secret
-			if inputArgs["password"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["password"]), &password)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg password", err))
-				}
-			}
 			var registryService *dagger.Service
 			if inputArgs["registryService"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["registryService"]), &registryService)
@@ -854,7 +802,35 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryService", err))
 				}
 			}
-			return (*TodoApp).Verify(&parent, ctx, refs, cosignPublicKey, repository, username, password, registryService)
+			return (*TodoApp).Verify(&parent, ctx, refs, cosignPublicKey, repository, registryService)
+		case "WithRegistryAuth":
+			var parent TodoApp
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var address string
+			if inputArgs["address"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["address"]), &address)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg address", err))
+				}
+			}
+			var username string
+			if inputArgs["username"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["username"]), &username)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg username", err))
+				}
+			}
+			var secret *dagger.Secret
+			if inputArgs["secret"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secret"]), &secret)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secret", err))
+				}
+			}
+			return (*TodoApp).WithRegistryAuth(&parent, address, username, secret)
 		case "":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)

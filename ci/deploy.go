@@ -31,12 +31,6 @@ func (m *TodoApp) Deploy(
 	// Registry the existing cluster pulls from, e.g. localhost:5000/todo (with --kubeconfig).
 	// +optional
 	registry string,
-	// Registry user (with --registry).
-	// +optional
-	registryUsername string,
-	// Registry password (with --registry).
-	// +optional
-	registryPassword *dagger.Secret,
 	// The registry as a service, for one that containers cannot reach by its
 	// address or that speaks plain http: --registry-service=tcp://$(minikube ip):5000.
 	// +optional
@@ -64,7 +58,7 @@ func (m *TodoApp) Deploy(
 	// +default=0
 	agents int,
 ) (string, error) {
-	d, err := m.prepare(ctx, target{kubeconfig, registry, registryUsername, registryPassword, registryService, tunnel, ingressClass, url, host, agents}, nil)
+	d, err := m.prepare(ctx, target{kubeconfig, registry, registryService, tunnel, ingressClass, url, host, agents}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -172,16 +166,14 @@ func (d *deployment) stopNodeOnRequest(ctx context.Context) string {
 
 // target is where to deploy: an existing cluster when kubeconfig is set.
 type target struct {
-	kubeconfig       *dagger.Secret
-	registry         string
-	registryUsername string
-	registryPassword *dagger.Secret
-	registryService  *dagger.Service
-	tunnels          []*dagger.Service
-	ingressClass     string
-	url              string
-	host             string
-	agents           int // of an ephemeral cluster
+	kubeconfig      *dagger.Secret
+	registry        string
+	registryService *dagger.Service
+	tunnels         []*dagger.Service
+	ingressClass    string
+	url             string
+	host            string
+	agents          int // of an ephemeral cluster
 }
 
 // deployment is a prepared deploy: the deploy tool's container wired to the
@@ -193,13 +185,6 @@ type deployment struct {
 	stop   func()
 	agents map[string]*dagger.Service // an ephemeral cluster's, by node name
 }
-
-// What a deploy's images are stamped with, whichever the cluster: one
-// build, so that deploys to either share it.
-const (
-	deployVersion = "dev"
-	deployCommit  = "deploy"
-)
 
 func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deployment, error) {
 	run := strings.ToLower(rand.Text()[:8])
@@ -258,13 +243,13 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		if runner, err = withTunnels(ctx, runner, t.tunnels); err != nil {
 			return nil, err
 		}
-		pusher, err := withTunnels(ctx, m.pusher(registryAccess{route, t.registryUsername, t.registryPassword, t.registryService}), t.tunnels)
+		pusher, err := withTunnels(ctx, m.pusher(m.access(route, t.registryService)), t.tunnels)
 		if err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(&d.report, "deploying release %s (images tag %s) to the given cluster\n\n", d.plan.Release, tag)
 		// The build an ephemeral deploy preloads (so cached), pushed under this deploy's tag.
-		backend, frontend := m.image(pipeline.BackendImage, "", deployVersion, deployCommit), m.image(pipeline.FrontendImage, "", deployVersion, deployCommit)
+		backend, frontend := m.devImage(pipeline.BackendImage), m.devImage(pipeline.FrontendImage)
 		if err := d.build(ctx, "both images", built(backend), built(frontend), built(runner)); err != nil {
 			return nil, err
 		}

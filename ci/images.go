@@ -45,6 +45,13 @@ func (m *TodoApp) FrontendImage(
 	return m.workingTree().image(pipeline.FrontendImage, platform, map[string]string{"VERSION": version, "COMMIT": commit})
 }
 
+// devImage is an app's image as deploy and prove run it, whichever the
+// cluster: one build with fixed labels, which an ephemeral cluster preloads
+// and a deploy to a given cluster pushes, so that both share it.
+func (m *TodoApp) devImage(name string) *dagger.Container {
+	return m.image(name, "", "dev", "deploy")
+}
+
 // image is one of the two apps' images by name (pipeline.BackendImage or FrontendImage).
 func (m *TodoApp) image(name string, platform dagger.Platform, version, commit string) *dagger.Container {
 	return m.workingTree().image(name, platform, map[string]string{"VERSION": version, "COMMIT": commit})

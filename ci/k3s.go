@@ -150,13 +150,13 @@ echo "no running k3s server wrote a kubeconfig in %d s" >&2; exit 1`, timeout, t
 // reads. For the proofs, the backend's comes under a second tag too, which
 // the rolling-update proof upgrades to.
 func (m *TodoApp) preloadImages(tag string, forProofs bool) *dagger.Directory {
-	backend := m.BackendImage("", deployVersion, deployCommit)
+	backend := m.devImage(pipeline.BackendImage)
 	preloads := map[string]struct {
 		img       *dagger.Container
 		name, tag string
 	}{
 		"backend.tar":  {backend, pipeline.BackendImage, tag},
-		"frontend.tar": {m.FrontendImage("", deployVersion, deployCommit), pipeline.FrontendImage, tag},
+		"frontend.tar": {m.devImage(pipeline.FrontendImage), pipeline.FrontendImage, tag},
 	}
 	if forProofs {
 		next := preloads["backend.tar"]

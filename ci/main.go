@@ -37,6 +37,8 @@ type TodoApp struct {
 	CosignImage string
 	// +private
 	TrivyDbRepository []string
+	// +private
+	RegistryAuths []*RegistryAuth
 }
 
 // New creates the pipeline for a checkout of the repository. Every image it

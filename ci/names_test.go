@@ -23,6 +23,7 @@ import (
 // and the fields of every exported type.
 type moduleAPI struct {
 	functions map[string][]string // Go method name -> argument names
+	chains    map[string]bool     // Go method names of the functions that return the module (with-…)
 	fields    []string
 	aliases   []string // first arguments of WithServiceBinding, resolved
 }
@@ -38,7 +39,7 @@ func parseModule(t *testing.T) moduleAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := moduleAPI{functions: map[string][]string{}}
+	api := moduleAPI{functions: map[string][]string{}, chains: map[string]bool{}}
 	consts := map[string]string{}
 	var bindings []ast.Expr
 	for _, file := range append(files, more...) {
@@ -61,6 +62,13 @@ func parseModule(t *testing.T) moduleAPI {
 			case *ast.FuncDecl:
 				if fn, ok := moduleFunction(n); ok {
 					api.functions[fn] = argNames(n.Type.Params)
+					if r := n.Type.Results; r != nil && len(r.List) > 0 {
+						if star, ok := r.List[0].Type.(*ast.StarExpr); ok {
+							if id, ok := star.X.(*ast.Ident); ok && id.Name == "TodoApp" {
+								api.chains[fn] = true
+							}
+						}
+					}
 				}
 			case *ast.TypeSpec:
 				if st, ok := n.Type.(*ast.StructType); ok && n.Name.IsExported() {
@@ -277,28 +285,37 @@ func TestReadmeCallsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	cli := map[string]map[string]bool{} // CLI function name ("" for the constructor) -> its flags
-	for fn, args := range parseModule(t).functions {
+	chains := map[string]bool{}
+	api := parseModule(t)
+	for fn, args := range api.functions {
 		flags := map[string]bool{}
 		for _, a := range args {
 			flags[strcase.ToKebab(a)] = true
 		}
-		cli[strcase.ToKebab(strcase.ToLowerCamel(fn))] = flags
+		name := strcase.ToKebab(strcase.ToLowerCamel(fn))
+		cli[name], chains[name] = flags, api.chains[fn]
 	}
-	calls := regexp.MustCompile(`dagger call((?: +[^ \x60\n#|]+)+)`).FindAllStringSubmatch(string(readme), -1)
+	if !chains["with-registry-auth"] {
+		t.Fatal("with-registry-auth is not seen as returning the module: does the test still read results?")
+	}
+	// A command continued on the next line is one call.
+	joined := regexp.MustCompile(`\\\n\s*`).ReplaceAllString(string(readme), " ")
+	calls := regexp.MustCompile(`dagger call((?: +[^ \x60\n#|]+)+)`).FindAllStringSubmatch(joined, -1)
 	if len(calls) < 10 {
 		t.Fatalf("found %d dagger calls in the README", len(calls))
 	}
 	for _, call := range calls {
-		if problem := callProblem(cli, strings.Fields(strings.ReplaceAll(call[1], "\\", ""))); problem != "" {
+		if problem := callProblem(cli, chains, strings.Fields(call[1])); problem != "" {
 			t.Errorf("README: `dagger call%s`: %s", call[1], problem)
 		}
 	}
 }
 
 // callProblem checks the words after `dagger call` against the module's CLI
-// names; the module has no boolean flags, so a flag without "=" takes the
-// next word as its value.
-func callProblem(cli map[string]map[string]bool, words []string) string {
+// names, through chains (functions that return the module, such as
+// with-registry-auth); the module has no boolean flags, so a flag without
+// "=" takes the next word as its value.
+func callProblem(cli map[string]map[string]bool, chains map[string]bool, words []string) string {
 	fn, chosen := "", false
 	for i := 0; i < len(words); i++ {
 		flag, isFlag := strings.CutPrefix(words[i], "--")
@@ -316,7 +333,7 @@ func callProblem(cli map[string]map[string]bool, words []string) string {
 		case cli[words[i]] == nil:
 			return "no function " + words[i]
 		default:
-			fn, chosen = words[i], true
+			fn, chosen = words[i], !chains[words[i]]
 		}
 	}
 	if !chosen {
@@ -326,7 +343,8 @@ func callProblem(cli map[string]map[string]bool, words []string) string {
 }
 
 func TestCallProblem(t *testing.T) {
-	cli := map[string]map[string]bool{"": {"go-image": true}, "serve": {"url": true}, "lint": {}}
+	cli := map[string]map[string]bool{"": {"go-image": true}, "serve": {"url": true}, "lint": {}, "with-auth": {"address": true}}
+	chains := map[string]bool{"with-auth": true}
 	for _, tt := range []struct {
 		call string
 		ok   bool
@@ -338,8 +356,12 @@ func TestCallProblem(t *testing.T) {
 		{"e-2-e -o ./report", false},
 		{"serve --port=8080 up", false},
 		{"--k-3-s-image=x lint", false},
+		{"with-auth --address=ghcr.io serve --url=http://x up", true},
+		{"with-auth --address=ghcr.io serve --port=1", false},
+		{"with-auth --address=ghcr.io", false},
+		{"with-auth --address=ghcr.io up", false},
 	} {
-		if got := callProblem(cli, strings.Fields(tt.call)); (got == "") != tt.ok {
+		if got := callProblem(cli, chains, strings.Fields(tt.call)); (got == "") != tt.ok {
 			t.Errorf("callProblem(%q) = %q, want ok %v", tt.call, got, tt.ok)
 		}
 	}

@@ -25,12 +25,6 @@ func (m *TodoApp) Publish(
 	ctx context.Context,
 	// Registry and namespace, e.g. ghcr.io/acme.
 	registry string,
-	// Registry user; anonymous when empty.
-	// +optional
-	username string,
-	// Registry password or token.
-	// +optional
-	password *dagger.Secret,
 	// Version, e.g. v1.2.3 (published as 1.2.3); without one, only the short commit tags the images.
 	// +optional
 	version string,
@@ -78,7 +72,7 @@ func (m *TodoApp) Publish(
 	if err != nil {
 		return "", err
 	}
-	access := registryAccess{route, username, password, registryService}
+	access := m.access(route, registryService)
 	pusher := m.pusher(access)
 	refs, images, err := m.pushImages(ctx, pusher, route, tags, built)
 	if err != nil {

@@ -14,24 +14,14 @@ import (
 // every push runs the deploy tool in a container, so a registry on the
 // caller's machine works through a tunnel on every engine, as a remote one does.
 
-// registryAccess is how the push and cosign containers reach the registry:
-// the route, its credentials, and the tunnel of a registry given as a service.
-type registryAccess struct {
-	route    pipeline.RegistryRoute
-	username string
-	password *dagger.Secret
-	tunnel   *dagger.Service
-}
-
 // pusher is the deploy tool with the registry's credentials (the password as
 // a secret) and, for a tunnelled registry, its service bound. Every push must
 // reach the registry, so each run's execs are its own, never cached.
 func (m *TodoApp) pusher(r registryAccess) *dagger.Container {
-	c := m.toolbox().
-		WithEnvVariable("PUBLISH_RUN", rand.Text()).
-		WithEnvVariable("REGISTRY_USERNAME", r.username)
-	if r.password != nil {
-		c = c.WithSecretVariable("REGISTRY_PASSWORD", r.password)
+	c := m.toolbox().WithEnvVariable("PUBLISH_RUN", rand.Text())
+	if r.auth != nil {
+		c = c.WithEnvVariable("REGISTRY_USERNAME", r.auth.Username).
+			WithSecretVariable("REGISTRY_PASSWORD", r.auth.Secret)
 	}
 	if r.tunnel != nil {
 		c = c.WithServiceBinding(pipeline.RegistryTunnelHost, r.tunnel)

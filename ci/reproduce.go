@@ -30,12 +30,6 @@ func (m *TodoApp) Reproduce(
 	// Repository whose GitHub Actions workflow signed keyless, e.g. acme/todo-app.
 	// +optional
 	repository string,
-	// Registry user, for a private registry.
-	// +optional
-	username string,
-	// Registry password or token.
-	// +optional
-	password *dagger.Secret,
 	// The registry as a service, for one on this machine (as for publish).
 	// +optional
 	registryService *dagger.Service,
@@ -46,7 +40,7 @@ func (m *TodoApp) Reproduce(
 	if len(refs) == 0 {
 		return "", errors.New("give the references to reproduce")
 	}
-	v, err := m.newVerification(ctx, refs[0], cosignPublicKey, repository, username, password, registryService)
+	v, err := m.newVerification(ctx, refs[0], cosignPublicKey, repository, registryService)
 	if err != nil {
 		return "", err
 	}

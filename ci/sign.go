@@ -34,14 +34,14 @@ func (m *TodoApp) cosign(ctx context.Context, r registryAccess) (*dagger.Contain
 	if r.tunnel != nil {
 		c = c.WithServiceBinding(pipeline.RegistryTunnelHost, r.tunnel)
 	}
-	if r.username != "" && r.password != nil {
+	if r.auth != nil {
 		// A registry config as a secret file: never credentials in arguments or layers.
-		pw, err := r.password.Plaintext(ctx)
+		pw, err := r.auth.Secret.Plaintext(ctx)
 		if err != nil {
 			return nil, "", err
 		}
 		auth, _ := json.Marshal(map[string]any{"auths": map[string]any{
-			pipeline.RegistryHost(r.route.Push): map[string]string{"username": r.username, "password": pw}}})
+			pipeline.RegistryHost(r.route.Push): map[string]string{"username": r.auth.Username, "password": pw}}})
 		sum := sha256.Sum256(auth)
 		c = c.WithMountedSecret("/cosign-auth/config.json", dag.SetSecret("todo-app-cosign-auth-"+hex.EncodeToString(sum[:8]), string(auth)),
 			dagger.ContainerWithMountedSecretOpts{Owner: user}).
@@ -139,12 +139,6 @@ func (m *TodoApp) Verify(
 	// Repository whose GitHub Actions workflow signed keyless, e.g. acme/todo-app.
 	// +optional
 	repository string,
-	// Registry user, for a private registry.
-	// +optional
-	username string,
-	// Registry password or token.
-	// +optional
-	password *dagger.Secret,
 	// The registry as a service, for one on this machine (as for publish).
 	// +optional
 	registryService *dagger.Service,
@@ -152,7 +146,7 @@ func (m *TodoApp) Verify(
 	if len(refs) == 0 {
 		return "", fmt.Errorf("give the references to verify")
 	}
-	v, err := m.newVerification(ctx, refs[0], cosignPublicKey, repository, username, password, registryService)
+	v, err := m.newVerification(ctx, refs[0], cosignPublicKey, repository, registryService)
 	if err != nil {
 		return "", err
 	}
@@ -182,8 +176,8 @@ type verification struct {
 
 // newVerification checks signatures against the public key, or else the
 // keyless identity of the repository's workflow, in the registry of ref.
-func (m *TodoApp) newVerification(ctx context.Context, ref string, cosignPublicKey *dagger.File, repository, username string,
-	password *dagger.Secret, registryService *dagger.Service) (*verification, error) {
+func (m *TodoApp) newVerification(ctx context.Context, ref string, cosignPublicKey *dagger.File, repository string,
+	registryService *dagger.Service) (*verification, error) {
 	v := &verification{verifier: pipeline.Verifier{Key: cosignPublicKey != nil, PlainHTTP: registryService != nil}}
 	if cosignPublicKey == nil && repository != "" {
 		identity, err := pipeline.WorkflowIdentity(repository)
@@ -196,7 +190,7 @@ func (m *TodoApp) newVerification(ctx context.Context, ref string, cosignPublicK
 	if err != nil {
 		return nil, err
 	}
-	v.access = registryAccess{route, username, password, registryService}
+	v.access = m.access(route, registryService)
 	c, user, err := m.cosign(ctx, v.access)
 	if err != nil {
 		return nil, err

@@ -17,7 +17,9 @@
 //
 // publish pushes to a registry this program serves on 127.0.0.1, which the
 // engine's containers reach through the CLI's tunnel (--registry-service
-// tcp://…): that holds on every engine, a Docker-run one included. The pushed
+// tcp://…): that holds on every engine, a Docker-run one included. It asks
+// for a user and password, which publish, verify and reproduce get once,
+// through with-registry-auth; verify without them must be refused. The pushed
 // images are pulled back here by digest and run with `dagger core container
 // import`; the chart is pulled back and compared.
 package main
@@ -26,6 +28,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,10 +69,12 @@ type selftest struct {
 	// release.json of the release built here, which publish must match.
 	release *pipelinetest.Release
 
-	// A registry served here, for signing-key, publish and verify in turn.
-	registry string
-	keys     map[string]string // key pair folders by name: signer, other
-	refs     []string          // what publish returned
+	// Registries served here: registry for the clusters, publishRegistry
+	// for publish, verify and reproduce in turn, which asks for credentials.
+	registry        string
+	publishRegistry *publishRegistry
+	keys            map[string]string // key pair folders by name: signer, other
+	refs            []string          // what publish returned
 
 	proofs []string // prove's --proofs; all when empty
 }
@@ -116,6 +121,10 @@ func main() {
 	go srv.Serve(ln)
 	defer srv.Close()
 	t.registry = ln.Addr().String()
+	if t.publishRegistry, err = servePublishRegistry(); err != nil {
+		fatal(err)
+	}
+	defer t.publishRegistry.close()
 	checks := t.checks()
 	if cluster {
 		checks = append(checks, t.clusterChecks()...)
@@ -416,8 +425,48 @@ func (t *selftest) signingKey(ctx context.Context) (string, error) {
 	return "two key pairs (cosign.key encrypted, cosign.pub)", nil
 }
 
-// tunnel is how the engine's containers reach the registry served here.
-func (t *selftest) tunnel() string { return "--registry-service=tcp://" + t.registry }
+// publishRegistry is the registry served here that publish pushes to: it
+// asks for a user and password (pipelinetest.AuthRegistry), which the
+// module's calls give once, with with-registry-auth.
+type publishRegistry struct {
+	host string
+	auth *pipelinetest.AuthRegistry
+	srv  *http.Server
+}
+
+// publishPasswordEnv holds the publish registry's password for the dagger CLI (--secret=env://…).
+const publishPasswordEnv = "SELFTEST_REGISTRY_PASSWORD"
+
+func servePublishRegistry() (*publishRegistry, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	password := rand.Text()
+	os.Setenv(publishPasswordEnv, password)
+	r := &publishRegistry{host: ln.Addr().String(), auth: &pipelinetest.AuthRegistry{
+		Next: registry.New(registry.Logger(log.New(io.Discard, "", 0))), Username: "selftest", Password: password}}
+	r.srv = &http.Server{Handler: r.auth, ReadHeaderTimeout: 10 * time.Second}
+	go r.srv.Serve(ln)
+	return r, nil
+}
+
+func (r *publishRegistry) close() { r.srv.Close() }
+
+// options reach the registry from here, with its credentials.
+func (r *publishRegistry) options() images.Options {
+	return images.Options{PlainHTTP: true, Username: r.auth.Username, Password: r.auth.Password}
+}
+
+// tunnel is how the engine's containers reach the registry.
+func (r *publishRegistry) tunnel() string { return "--registry-service=tcp://" + r.host }
+
+// call calls a function of the module with the registry's credentials given
+// first, as a user does: dagger call with-registry-auth … FUNCTION ….
+func (r *publishRegistry) call(ctx context.Context, t *selftest, log string, args ...string) (string, error) {
+	auth := []string{"with-registry-auth", "--address=" + r.host, "--username=" + r.auth.Username, "--secret=env://" + publishPasswordEnv}
+	return t.call(ctx, log, append(auth, args...)...)
+}
 
 // publish pushes to the registry served here, signed with the signer key,
 // then pulls everything back.
@@ -425,8 +474,8 @@ func (t *selftest) publish(ctx context.Context) (string, error) {
 	if t.keys == nil {
 		return "", errors.New("signing-key did not run")
 	}
-	host, keys, tunnel := t.registry, t.keys, t.tunnel()
-	out, err := t.call(ctx, "publish", "publish", "--registry="+host+"/selftest", tunnel, "--version="+version,
+	host, keys, tunnel := t.publishRegistry.host, t.keys, t.publishRegistry.tunnel()
+	out, err := t.publishRegistry.call(ctx, t, "publish", "publish", "--registry="+host+"/selftest", tunnel, "--version="+version,
 		"--cosign-key=file://"+filepath.Join(keys["signer"], "cosign.key"), "--cosign-password=env://SELFTEST_COSIGN_PASSWORD")
 	if err != nil {
 		return "", err
@@ -464,7 +513,7 @@ func (t *selftest) publish(ctx context.Context) (string, error) {
 		ref, digest, _ := strings.Cut(refs[i], "@")
 		repo, _, _ := strings.Cut(ref, ":"+version)
 		tarball := filepath.Join(t.out, "pulled-"+title+".tar")
-		if _, err := images.Pull(repo+"@"+digest, runtime.GOOS+"/"+runtime.GOARCH, tarball, images.Options{PlainHTTP: true}); err != nil {
+		if _, err := images.Pull(repo+"@"+digest, runtime.GOOS+"/"+runtime.GOARCH, tarball, t.publishRegistry.options()); err != nil {
 			return "", err
 		}
 		cfg, err := pipelinetest.ReadImageConfig(tarball)
@@ -491,7 +540,8 @@ func (t *selftest) publish(ctx context.Context) (string, error) {
 	}
 	// The chart, pulled back with Helm's registry client.
 	chartRef, chartDigest, _ := strings.Cut(strings.TrimPrefix(refs[4], "oci://"), "@")
-	client, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP(), helmregistry.ClientOptWriter(io.Discard))
+	client, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP(), helmregistry.ClientOptWriter(io.Discard),
+		helmregistry.ClientOptBasicAuth(t.publishRegistry.auth.Username, t.publishRegistry.auth.Password))
 	if err != nil {
 		return "", err
 	}
@@ -514,7 +564,7 @@ func (t *selftest) verify(ctx context.Context) (string, error) {
 	if t.refs == nil {
 		return "", errors.New("publish did not run")
 	}
-	host, keys, refs, tunnel := t.registry, t.keys, t.refs, t.tunnel()
+	host, keys, refs, tunnel := t.publishRegistry.host, t.keys, t.refs, t.publishRegistry.tunnel()
 	byDigest := func(ref string) string { // repository:tag@sha256:… → repository@sha256:…
 		name, digest, _ := strings.Cut(ref, "@")
 		return name[:strings.LastIndex(name, ":")] + "@" + digest
@@ -525,7 +575,7 @@ func (t *selftest) verify(ctx context.Context) (string, error) {
 		for _, r := range refs {
 			args = append(args, "--refs="+r)
 		}
-		return t.call(ctx, log, args...)
+		return t.publishRegistry.call(ctx, t, log, args...)
 	}
 	out, err := verify("verify", "signer", signed...)
 	if err != nil {
@@ -539,14 +589,21 @@ func (t *selftest) verify(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("verify with a key that signed nothing: %v, want verification FAILED", err)
 	}
 	// Re-tag the frontend under the backend's signed tag, as a tampered registry would.
-	retagged, err := images.Push(filepath.Join(t.out, "pulled-todo-frontend.tar"), host+"/selftest/todo-backend", []string{version}, images.Options{PlainHTTP: true})
+	retagged, err := images.Push(filepath.Join(t.out, "pulled-todo-frontend.tar"), host+"/selftest/todo-backend", []string{version}, t.publishRegistry.options())
 	if err != nil {
 		return "", err
 	}
 	if _, err := verify("verify-retagged", "signer", host+"/selftest/todo-backend:"+version); !refused(err) {
 		return "", fmt.Errorf("verify of %s, an unsigned image under a signed tag: %v, want verification FAILED", retagged[0], err)
 	}
-	return "7 checks passed (2 images × signature, SBOM, provenance; the chart); another key and a re-tagged image refused", nil
+	// Without with-registry-auth, the registry refuses even to show them.
+	_, err = t.call(ctx, "verify-anonymous", "verify", "--cosign-public-key="+filepath.Join(keys["signer"], "cosign.pub"), tunnel, "--refs="+signed[0])
+	if !refused(err) || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+		return "", fmt.Errorf("verify without the registry's credentials: %v, want verification FAILED, UNAUTHORIZED", err)
+	}
+	denied, allowed := t.publishRegistry.auth.Counts()
+	return fmt.Sprintf("7 checks passed (2 images × signature, SBOM, provenance; the chart); another key, a re-tagged image "+
+		"and a call without the registry's credentials refused (registry: %d requests with them, %d refused)", allowed, denied), nil
 }
 
 // buildRelease builds the release of HEAD and checks it: the commit and its
@@ -578,7 +635,7 @@ func (t *selftest) reproduce(ctx context.Context) (string, error) {
 		return name[:strings.LastIndex(name, ":")] + "@" + digest
 	}
 	published := []string{byDigest(t.refs[0]), byDigest(t.refs[2]), t.refs[4]}
-	out, err := t.call(ctx, "reproduce", "reproduce", key, t.tunnel(), "--refs="+strings.Join(published, ","))
+	out, err := t.publishRegistry.call(ctx, t, "reproduce", "reproduce", key, t.publishRegistry.tunnel(), "--refs="+strings.Join(published, ","))
 	if err != nil {
 		return "", err
 	}
@@ -592,14 +649,14 @@ func (t *selftest) reproduce(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := images.Push(tampered, t.registry+"/selftest/todo-backend", []string{"tampered"}, images.Options{PlainHTTP: true}); err != nil {
+	if _, err := images.Push(tampered, t.publishRegistry.host+"/selftest/todo-backend", []string{"tampered"}, t.publishRegistry.options()); err != nil {
 		return "", err
 	}
-	forged := t.registry + "/selftest/todo-backend@" + digest
+	forged := t.publishRegistry.host + "/selftest/todo-backend@" + digest
 	if err := t.attestProvenance(ctx, published[0], forged); err != nil {
 		return "", err
 	}
-	out, err = t.call(ctx, "reproduce-tampered", "reproduce", key, t.tunnel(), "--refs="+forged)
+	out, err = t.publishRegistry.call(ctx, t, "reproduce-tampered", "reproduce", key, t.publishRegistry.tunnel(), "--refs="+forged)
 	if err == nil || !strings.Contains(err.Error(), "NOT REPRODUCED") || !strings.Contains(err.Error(), "/server: content sha256:") {
 		return "", fmt.Errorf("reproduce of an image built from a changed tree: %v\n%s, want NOT REPRODUCED naming /server", err, out)
 	}
@@ -610,10 +667,16 @@ func (t *selftest) reproduce(ctx context.Context) (string, error) {
 // that of target: what a compromised builder could do.
 func (t *selftest) attestProvenance(ctx context.Context, genuine, target string) error {
 	internal := func(ref string) string {
-		return strings.Replace(ref, t.registry, "registry"+t.registry[strings.LastIndex(t.registry, ":"):], 1)
+		return strings.Replace(ref, t.publishRegistry.host, "registry"+t.publishRegistry.host[strings.LastIndex(t.publishRegistry.host, ":"):], 1)
 	}
+	alias := internal(t.publishRegistry.host)
+	config, _ := json.Marshal(map[string]any{"auths": map[string]any{alias: map[string]string{
+		"username": t.publishRegistry.auth.Username, "password": t.publishRegistry.auth.Password}}})
+	os.Setenv("SELFTEST_REGISTRY_CONFIG", string(config))
 	cosign := []string{"core", "container", "from", "--address=ghcr.io/sigstore/cosign/cosign:v3.1.3",
-		"with-service-binding", "--alias=registry", "--service=tcp://" + t.registry,
+		"with-service-binding", "--alias=registry", "--service=tcp://" + t.publishRegistry.host,
+		"with-mounted-secret", "--path=/registry-auth/config.json", "--source=env://SELFTEST_REGISTRY_CONFIG", "--owner=65532",
+		"with-env-variable", "--name=DOCKER_CONFIG", "--value=/registry-auth",
 		"with-env-variable", "--name=RUN", "--value=" + rand.Text()}
 	verify := append(slices.Clone(cosign), "with-mounted-file", "--path=/cosign/cosign.pub", "--source="+filepath.Join(t.keys["signer"], "cosign.pub"),
 		"--owner=65532", "with-exec", "--use-entrypoint", "--args=verify-attestation,--type,slsaprovenance1,--key,/cosign/cosign.pub,"+
