@@ -28,7 +28,8 @@ func (m *TodoApp) Deploy(
 	// (kubectl config view --minify --flatten); empty: an ephemeral k3s.
 	// +optional
 	kubeconfig *dagger.Secret,
-	// Registry the existing cluster pulls from, e.g. localhost:5000/todo (with --kubeconfig).
+	// Registry the existing cluster pulls from, e.g. localhost:5000/todo (with
+	// --kubeconfig); its credentials, if it asks for any, through with-registry-auth.
 	// +optional
 	registry string,
 	// The registry as a service, for one that containers cannot reach by its

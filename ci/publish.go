@@ -23,7 +23,7 @@ import (
 // +cache="never"
 func (m *TodoApp) Publish(
 	ctx context.Context,
-	// Registry and namespace, e.g. ghcr.io/acme.
+	// Registry and namespace, e.g. ghcr.io/acme; its credentials through with-registry-auth.
 	registry string,
 	// Version, e.g. v1.2.3 (published as 1.2.3); without one, only the short commit tags the images.
 	// +optional

@@ -18,7 +18,8 @@ import (
 // provenance is verified first, as verify does. A chart (oci://…) is packaged
 // again from the same commit and compared too. Run it from a checkout of the
 // commit the provenance names: the recipe (Dockerfiles, this module, the
-// deploy tool) is part of what is reproduced. Fails on any difference.
+// deploy tool) is part of what is reproduced. Fails on any difference. A
+// private registry's credentials come through with-registry-auth.
 // +cache="never"
 func (m *TodoApp) Reproduce(
 	ctx context.Context,

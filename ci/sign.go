@@ -127,7 +127,8 @@ func (m *TodoApp) predicates(ctx context.Context, r *releaseBuild) (*dagger.Dire
 // Verify checks published images and charts as a consumer would: each
 // reference's signature (by the public key, or keyless as this repository's
 // workflow) and, for images, both attestations (CycloneDX SBOM, SLSA
-// provenance). It fails at the first mismatch, saying which.
+// provenance). It fails at the first mismatch, saying which. A private
+// registry's credentials come through with-registry-auth.
 // +cache="never"
 func (m *TodoApp) Verify(
 	ctx context.Context,
