@@ -70,8 +70,14 @@ func TestWorkflowContract(t *testing.T) {
 					calls = append(calls, args[0])
 				}
 			}
-			if m := regexp.MustCompile(`(?m)^\s*dagger\b.*\bcall\s+([a-z-]+)`).FindStringSubmatch(s.Run); m != nil {
-				calls = append(calls, m[1])
+			// The function a dagger call ends in, past chained with-… calls,
+			// across continued lines.
+			run := regexp.MustCompile(`\\\n\s*`).ReplaceAllString(s.Run, " ")
+			if m := regexp.MustCompile(`(?m)^\s*dagger\b.*?\bcall\s+((?:with-[a-z-]+(?:\s+--\S+)*\s+)*)([a-z-]+)`).FindStringSubmatch(run); m != nil {
+				calls = append(calls, m[2])
+				if job == "publish" && !regexp.MustCompile(`with-registry-auth .*--secret=env://\w+`).MatchString(m[1]) {
+					t.Errorf("publish: the registry's credentials do not come once, as a secret, through with-registry-auth: %s", m[0])
+				}
 			}
 		}
 		return calls
