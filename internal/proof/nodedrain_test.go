@@ -1,3 +1,5 @@
+//go:build localstack
+
 package proof
 
 import (
@@ -82,8 +84,6 @@ func drainCluster(t *testing.T) (*fake.Clientset, *atomic.Int32) {
 	})
 	return kube, &refused
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 func TestNodeDrain(t *testing.T) {
 	kube, refused := drainCluster(t)

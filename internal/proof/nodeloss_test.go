@@ -1,3 +1,5 @@
+//go:build localstack
+
 package proof
 
 import (

@@ -1,8 +1,11 @@
 package stackfiles_test
 
 import (
+	"go/ast"
+	"go/build/constraint"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -31,42 +34,75 @@ func TestMakefileTestsThePipelinesPackages(t *testing.T) {
 		if got := strings.Fields(def[1]); !slices.Equal(got, m.Packages) {
 			t.Errorf("Makefile %s = %q, contract.GoTestModules[%q] = %q", name, got, m.Dir, m.Packages)
 		}
-		if m.Dir != "." && !strings.Contains(makefile, "$(GO) -C "+m.Dir+" test -race -count=1 $("+name+")") {
+		if m.Dir != "." && !strings.Contains(makefile, "$(GO) -C "+m.Dir+" test $(GO_TAGS) -race -count=1 $("+name+")") {
 			t.Errorf("the Makefile's go-test does not run %s in %s", name, m.Dir)
+		}
+	}
+	if tags := regexp.MustCompile(`(?m)^GO_TAGS\s*:=\s*(.+)$`).FindStringSubmatch(makefile); tags == nil || tags[1] != "-tags="+contract.LocalStackTag {
+		t.Errorf("the Makefile's GO_TAGS is %q, want -tags=%s", tags, contract.LocalStackTag)
+	}
+}
+
+// Every test file that starts the local stack (devstack's own, and those
+// that import it) carries the build tag that keeps it out of the pipeline's
+// Go image; a tagged file elsewhere is in a package whose tests start it.
+func TestLocalStackTestsCarryTheTag(t *testing.T) {
+	const devstack = "github.com/todo-app/todo-app/internal/testrig/devstack"
+	startsIn := map[string]bool{} // directories with a test file that starts the stack
+	var tagged []string
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (d.Name() == "node_modules" || d.Name() == "ci" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		starts := filepath.Base(filepath.Dir(path)) == "devstack" && f.Name.Name == "devstack"
+		for _, imp := range f.Imports {
+			starts = starts || strings.Trim(imp.Path.Value, `"`) == devstack
+		}
+		has := hasLocalStackTag(f)
+		if starts {
+			startsIn[filepath.Dir(rel)] = true
+			if !has {
+				t.Errorf("%s starts the local stack without //go:build %s", rel, contract.LocalStackTag)
+			}
+		}
+		if has {
+			tagged = append(tagged, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(startsIn) < 3 {
+		t.Fatalf("found %d packages whose tests start the local stack under %s: wrong root?", len(startsIn), root)
+	}
+	for _, rel := range tagged {
+		if !startsIn[filepath.Dir(rel)] {
+			t.Errorf("%s carries //go:build %s, but no test of its package starts the local stack", rel, contract.LocalStackTag)
 		}
 	}
 }
 
-// The packages the pipeline's Go tests leave out are exactly the devstack
-// package and those whose tests start it.
-func TestNeedsLocalStackMatchesTheRootModule(t *testing.T) {
-	const devstack = "github.com/todo-app/todo-app/internal/testrig/devstack"
-	found := []string{"/internal/testrig/devstack"}
-	var files []string
-	for _, pattern := range []string{"*/*/*_test.go", "backend/*/*/*_test.go", "internal/testrig/*/*_test.go"} {
-		more, err := filepath.Glob(filepath.Join(root, pattern))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, more...)
-	}
-	if len(files) < 10 {
-		t.Fatalf("found only %d test files under %s: wrong root?", len(files), root)
-	}
-	for _, file := range files {
-		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			if strings.Trim(imp.Path.Value, `"`) == devstack {
-				rel, _ := filepath.Rel(root, filepath.Dir(file))
-				found = append(found, "/"+filepath.ToSlash(rel))
+// hasLocalStackTag says whether the file builds only with the local stack's tag.
+func hasLocalStackTag(f *ast.File) bool {
+	for _, group := range f.Comments {
+		for _, c := range group.List {
+			if expr, err := constraint.Parse(c.Text); err == nil {
+				return expr.Eval(func(tag string) bool { return tag == contract.LocalStackTag }) &&
+					!expr.Eval(func(string) bool { return false })
 			}
 		}
 	}
-	slices.Sort(found)
-	if found = slices.Compact(found); !slices.Equal(found, contract.NeedsLocalStack) {
-		t.Fatalf("packages that start the local stack = %q, contract.NeedsLocalStack = %q", found, contract.NeedsLocalStack)
-	}
+	return false
 }
