@@ -762,7 +762,7 @@ func (t *selftest) scanGate(ctx context.Context) (string, error) {
 		}
 		if gomod != "" {
 			for _, f := range []string{"go.mod", "go.sum"} {
-				if err := os.Rename(filepath.Join(dir, gomod+"."+f), filepath.Join(dir, f)); err != nil {
+				if err := os.Rename(filepath.Join(dir, "backend", gomod+"."+f), filepath.Join(dir, "backend", f)); err != nil {
 					return "", err
 				}
 			}
