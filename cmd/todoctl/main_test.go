@@ -128,7 +128,7 @@ func TestLoopbackWithoutTunnelFailsClearly(t *testing.T) {
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
 kind: Config
-clusters: [{name: kind, cluster: {server: "https://127.0.0.1:36789"}}]
+clusters: [{name: kind, cluster: {server: "https://127.0.0.1:36789"}}, {name: other, cluster: {server: "https://127.0.0.1:36791"}}]
 contexts: [{name: kind, context: {cluster: kind, user: kind}}]
 current-context: kind
 users: [{name: kind, user: {token: x}}]
@@ -139,6 +139,8 @@ users: [{name: kind, user: {token: x}}]
 		want string
 	}{
 		{[]string{"wait", "--kubeconfig", kubeconfig}, "the kubeconfig's server https://127.0.0.1:36789 is on this machine's loopback"},
+		{[]string{"wait", "--kubeconfig", kubeconfig, "--server", "https://127.0.0.1:36790"}, "https://127.0.0.1:36790 is on this machine's loopback"},
+		{[]string{"wait", "--kubeconfig", kubeconfig, "--cluster", "other"}, "https://127.0.0.1:36791 is on this machine's loopback"},
 		{[]string{"smoke", "--url", "http://localhost:8080"}, "--tunnel=tcp://localhost:8080"},
 		{[]string{"push-image", "--ref", "localhost:5001/todo/todo-backend", "--package", "x.tar"}, "--tunnel=tcp://localhost:5001"},
 	} {

@@ -57,7 +57,9 @@ var forwarding sync.Once
 // apiServer is the address of the API server cmd's connection flags reach.
 func apiServer(cmd *cobra.Command) (string, error) {
 	kube := genericclioptions.NewConfigFlags(false)
-	for name, value := range map[string]*string{"kubeconfig": kube.KubeConfig, "context": kube.Context, "server": kube.APIServer} {
+	// Each flag that can choose another server than the kubeconfig's current one.
+	for name, value := range map[string]*string{"kubeconfig": kube.KubeConfig, "context": kube.Context,
+		"cluster": kube.ClusterName, "server": kube.APIServer} {
 		*value = cmd.Flags().Lookup(name).Value.String()
 	}
 	rc, err := kube.ToRESTConfig()
