@@ -207,10 +207,15 @@ func Explain(ctx context.Context, kube kubernetes.Interface, namespace, selector
 	}
 	pods, err := kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err == nil {
+		unschedulable := false
 		for _, p := range pods.Items {
 			for _, line := range podProblems(p) {
 				fmt.Fprintf(&b, "  pod %s: %s\n", p.Name, line)
 			}
+			unschedulable = unschedulable || podUnschedulable(p)
+		}
+		if unschedulable {
+			b.WriteString(explainNodes(ctx, kube))
 		}
 	}
 	events, err := kube.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: "type=Warning"})
@@ -247,6 +252,50 @@ func podProblems(p corev1.Pod) []string {
 		}
 	}
 	return out
+}
+
+func podUnschedulable(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return true
+		}
+	}
+	return false
+}
+
+// explainNodes says, for a pod the scheduler cannot place, what each node
+// holds against it: its taints (the kubelet's and the node controller's,
+// such as disk-pressure or not-ready, say what is wrong with the node), a
+// cordon, and the conditions that are not as a healthy node reports them.
+// A caller that may not read nodes is told so.
+func explainNodes(ctx context.Context, kube kubernetes.Interface) string {
+	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Sprintf("  nodes: cannot list them: %v\n", err)
+	}
+	var b strings.Builder
+	for _, n := range nodes.Items {
+		var problems []string
+		if n.Spec.Unschedulable {
+			problems = append(problems, "cordoned")
+		}
+		for _, t := range n.Spec.Taints {
+			problems = append(problems, "taint "+t.ToString())
+		}
+		for _, c := range n.Status.Conditions {
+			healthy := corev1.ConditionFalse
+			if c.Type == corev1.NodeReady {
+				healthy = corev1.ConditionTrue
+			}
+			if c.Status != healthy {
+				problems = append(problems, fmt.Sprintf("%s=%s (%s)", c.Type, c.Status, c.Message))
+			}
+		}
+		if len(problems) > 0 {
+			fmt.Fprintf(&b, "  node %s: %s\n", n.Name, strings.Join(problems, "; "))
+		}
+	}
+	return b.String()
 }
 
 // hopelessReasons are the waiting states that waiting does not cure: the

@@ -135,6 +135,76 @@ func TestWaitExplainsWhatIsNotReady(t *testing.T) {
 	}
 }
 
+// A pod no node takes: the explanation says what each node holds against
+// it, and says nothing of a healthy node.
+func TestExplainSaysWhyNoNodeTakesAPod(t *testing.T) {
+	pending := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "todo-backend-7f9", Namespace: "apps", Labels: labelsOf()},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
+			Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+			Message: "0/3 nodes are available: 3 node(s) had untolerated taint(s).",
+		}}},
+	}
+	scheduled := pending.DeepCopy()
+	scheduled.Status.Conditions = nil
+	healthyConditions := []corev1.NodeCondition{
+		{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse},
+		{Type: corev1.NodeReady, Status: corev1.ConditionTrue},
+	}
+	node := func(name string, unschedulable bool, taints []corev1.Taint, conditions ...corev1.NodeCondition) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.NodeSpec{Unschedulable: unschedulable, Taints: taints},
+			Status: corev1.NodeStatus{Conditions: append(slices.Clone(healthyConditions), conditions...)}}
+	}
+	nodes := []runtime.Object{
+		node("server", false, []corev1.Taint{{Key: "node.kubernetes.io/disk-pressure", Effect: corev1.TaintEffectNoSchedule}},
+			corev1.NodeCondition{Type: corev1.NodeDiskPressure, Status: corev1.ConditionTrue, Message: "kubelet has disk pressure"}),
+		node("agent-1", true, []corev1.Taint{{Key: "node.kubernetes.io/unschedulable", Effect: corev1.TaintEffectNoSchedule}}),
+		node("agent-2", false, []corev1.Taint{{Key: "node.kubernetes.io/not-ready", Effect: corev1.TaintEffectNoExecute}},
+			corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Message: "Kubelet stopped posting node status."}),
+		node("agent-3", false, nil),
+	}
+	for _, tt := range []struct {
+		name         string
+		pod          *corev1.Pod
+		forbidNodes  bool
+		want, unwant []string
+	}{
+		{name: "unschedulable", pod: pending,
+			want: []string{
+				"node server: taint node.kubernetes.io/disk-pressure:NoSchedule; DiskPressure=True (kubelet has disk pressure)",
+				"node agent-1: cordoned; taint node.kubernetes.io/unschedulable:NoSchedule",
+				"node agent-2: taint node.kubernetes.io/not-ready:NoExecute; Ready=Unknown (Kubelet stopped posting node status.)",
+			},
+			unwant: []string{"node agent-3", "MemoryPressure"}},
+		{name: "nodes not readable", pod: pending, forbidNodes: true, want: []string{"nodes: cannot list them: ", "forbidden"}},
+		{name: "scheduled", pod: scheduled, unwant: []string{"node "}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset(append([]runtime.Object{deployment("todo-backend", 1, 0, 1, 1, 1), tt.pod}, nodes...)...)
+			if tt.forbidNodes {
+				kube.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, errors.New(`nodes is forbidden: User "ci" cannot list resource "nodes"`)
+				})
+			}
+			status, err := Rollout(context.Background(), kube, "apps", sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Explain(context.Background(), kube, "apps", sel, status)
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("explanation lacks %q:\n%s", w, got)
+				}
+			}
+			for _, u := range tt.unwant {
+				if strings.Contains(got, u) {
+					t.Errorf("explanation has %q:\n%s", u, got)
+				}
+			}
+		})
+	}
+}
+
 func TestWaitWithNoWorkloadsTimesOut(t *testing.T) {
 	_, err := Wait(context.Background(), fake.NewClientset(), "apps", sel, WaitOptions{Timeout: 5 * time.Millisecond, Interval: time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "no Deployment or StatefulSet matches") {
