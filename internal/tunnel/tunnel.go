@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/todo-app/todo-app/ci/contract"
 )
@@ -59,19 +61,23 @@ func Reachable(what, address string, forwarded []int) error {
 		"tunnel it with --tunnel=tcp://%s", what, address, net.JoinHostPort(host, port))
 }
 
+// heldPortWait bounds how long Start waits for a port in use: longer than
+// Linux keeps a closed connection in TIME_WAIT (60 s).
+var heldPortWait = 70 * time.Second
+
 // Start listens on the loopback for every forward and copies each connection
 // to its target until ctx ends. It returns once all listen.
 func Start(ctx context.Context, fs []contract.Forward) error {
 	var listeners []net.Listener
 	for _, f := range fs {
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(f.Port)))
+		ln, err := listen(ctx, "127.0.0.1", f.Port)
 		if err != nil {
 			closeAll(listeners)
 			return fmt.Errorf("tunnel %d: %w", f.Port, err)
 		}
 		listeners = append(listeners, ln)
 		// localhost may resolve to ::1 first; a container without IPv6 simply has no such listener.
-		if ln6, err := net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(f.Port))); err == nil {
+		if ln6, err := listen(ctx, "::1", f.Port); err == nil {
 			listeners = append(listeners, ln6)
 		}
 	}
@@ -92,6 +98,27 @@ func Start(ctx context.Context, fs []contract.Forward) error {
 		closeAll(listeners)
 	}()
 	return nil
+}
+
+// listen listens on host:port, waiting up to heldPortWait while the port is
+// in use. In a fresh container nothing listens on it, but the engine reuses
+// network namespaces: a connection an earlier container made from that port
+// (a loopback port a kind or k3d cluster is given is in the ephemeral range)
+// may hold it in TIME_WAIT for a minute, which keeps a listener off it.
+func listen(ctx context.Context, host string, port int) (net.Listener, error) {
+	address := net.JoinHostPort(host, strconv.Itoa(port))
+	deadline := time.Now().Add(heldPortWait)
+	for {
+		ln, err := net.Listen("tcp", address)
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			return ln, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func closeAll(ls []net.Listener) {

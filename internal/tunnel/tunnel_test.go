@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/todo-app/todo-app/ci/contract"
 )
@@ -74,5 +75,44 @@ func TestStartForwards(t *testing.T) {
 		if got != "echo hello\n" {
 			t.Errorf("through %s: %q", host, got)
 		}
+	}
+}
+
+// A port in use when the tunnel starts: it waits for the port, up to
+// heldPortWait, as for a connection in TIME_WAIT, and says so when it is
+// still taken.
+func TestStartWaitsForAHeldPort(t *testing.T) {
+	heldPortWait = 3 * time.Second
+	t.Cleanup(func() { heldPortWait = 70 * time.Second })
+	for _, tt := range []struct {
+		name    string
+		holdFor time.Duration
+		wantErr string
+	}{
+		{name: "released in time", holdFor: 1500 * time.Millisecond},
+		{name: "held past the wait", holdFor: 6 * time.Second, wantErr: "address already in use"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			held, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := held.Addr().(*net.TCPAddr).Port
+			release := time.AfterFunc(tt.holdFor, func() { held.Close() })
+			defer func() { release.Stop(); held.Close() }()
+			start := time.Now()
+			err = Start(t.Context(), []contract.Forward{{Port: port, Target: "127.0.0.1:1"}})
+			took := time.Since(start)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Start: %v", err)
+			case tt.wantErr == "" && took < tt.holdFor:
+				t.Fatalf("Start returned after %s, before the port was free at %s", took, tt.holdFor)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+			case tt.wantErr != "" && took < heldPortWait:
+				t.Fatalf("gave up after %s, before the %s wait", took, heldPortWait)
+			}
+		})
 	}
 }
