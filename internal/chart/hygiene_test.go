@@ -274,3 +274,38 @@ func TestNetworkPolicyLimitsEgress(t *testing.T) {
 		})
 	}
 }
+
+// The database's one pod goes where its values say, and nowhere in
+// particular when they say nothing.
+func TestPostgreSQLPlacement(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		sets []string
+		want corev1.PodSpec // only its placement
+	}{
+		{name: "anywhere"},
+		{name: "placed", sets: []string{
+			`postgresql.nodeSelector.kubernetes\.io/hostname=server`,
+			"postgresql.tolerations[0].key=dedicated", "postgresql.tolerations[0].value=db", "postgresql.tolerations[0].effect=NoSchedule",
+			"postgresql.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=disk",
+			"postgresql.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=In",
+			"postgresql.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[0]=ssd",
+		}, want: corev1.PodSpec{
+			NodeSelector: map[string]string{"kubernetes.io/hostname": "server"},
+			Tolerations:  []corev1.Toleration{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}},
+			Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+				NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
+					{Key: "disk", Operator: corev1.NodeSelectorOpIn, Values: []string{"ssd"}}}}}}}},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := scenarios[1]
+			sc.sets = append(slices.Clone(sc.sets), tt.sets...)
+			spec := objects[appsv1.StatefulSet](render(t, sc, "v1.33.0"), false)["todo-todo-app-postgresql"].Spec.Template.Spec
+			got := corev1.PodSpec{NodeSelector: spec.NodeSelector, Tolerations: spec.Tolerations, Affinity: spec.Affinity}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("placement %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
