@@ -80,7 +80,9 @@ func (m *TodoApp) Deploy(
 // account tokens, the NetworkPolicy keeping outsiders from PostgreSQL, and
 // the image scan). node-loss runs only by name, with agents: an agent is
 // killed, and it measures the failed requests until the endpoints drop its
-// pods and the time until the apps are whole elsewhere.
+// pods and the time until the apps are whole elsewhere. With agents, what
+// runs one replica (CoreDNS, Traefik, the database) stays on the server, so
+// that the agent drained or killed holds only the apps' replicas.
 // +cache="never"
 // +check
 func (m *TodoApp) Prove(
@@ -224,14 +226,15 @@ func (m *TodoApp) prepare(ctx context.Context, t target, extra []string) (*deplo
 		if err != nil {
 			return nil, d.fail("cluster", err)
 		}
-		svc := cluster.server
 		d.agents = cluster.agents
 		d.record("cluster", "", start, fmt.Sprintf("k3s started (a server and %d agents), its images imported, its API server answering", t.agents))
 		// With agents, the install waits for every node, so that the scheduler spreads over all of them.
 		d.plan.Nodes = t.agents + 1
-		d.stop = func() { svc.Stop(context.WithoutCancel(ctx)) }
+		// The proofs drain and stop agents: what has one replica stays on the server.
+		d.plan.ServingOnControlPlane = extra != nil && t.agents > 0
+		d.stop = func() { cluster.discard(ctx) }
 		d.plan.Values.IngressClass, d.plan.WaitForIngress, d.plan.SmokeURL = "traefik", true, "http://"+k3sHost
-		runner = runner.WithServiceBinding(k3sHost, svc)
+		runner = runner.WithServiceBinding(k3sHost, cluster.server)
 		t.kubeconfig = cluster.kubeconfig
 	} else {
 		if t.registry == "" || t.url == "" {

@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
+	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/todo-app/todo-app/ci/internal/dagger"
 	"github.com/todo-app/todo-app/ci/pipeline"
@@ -16,9 +20,14 @@ import (
 // (TODO_APP_CONFIG_VOLUME set) it also marks the config volume, which
 // outlives the server: the kubeconfig of an earlier run goes, .started says
 // when this run began and .alive is touched every second while it runs, so
-// that kubeconfig takes only a file this live server wrote.
+// that kubeconfig takes only a file this live server wrote. With
+// TODO_APP_FRESH_STATE set it first empties the node's state volume, which
+// a standing cluster reuses from one up to the next.
 const k3sEntrypoint = `#!/bin/sh
 set -e
+if [ -n "$TODO_APP_FRESH_STATE" ]; then
+  rm -rf /var/lib/rancher/* /var/lib/rancher/.[!.]* /var/lib/rancher/..?*
+fi
 if [ -n "$TODO_APP_CONFIG_VOLUME" ]; then
   rm -f "$TODO_APP_CONFIG_VOLUME/k3s.yaml"
   touch "$TODO_APP_CONFIG_VOLUME/.started"
@@ -36,11 +45,15 @@ exec "$@"
 // cluster under; its API server's certificate names it.
 const k3sHost = "k3s"
 
-// k3sSpec is one k3s cluster: a server, where its state and kubeconfig
-// live, the images every node imports at start, a registry of the caller's
-// machine the nodes pull from, and the agents that join it.
+// k3sSpec is one k3s cluster: a server, where its nodes' state and its
+// kubeconfig live, the images every node imports at start, a registry of
+// the caller's machine the nodes pull from, and the agents that join it.
 type k3sSpec struct {
-	state, config   *dagger.CacheVolume
+	// volumes names each node's state volume: volumes-<node name>.
+	volumes string
+	// freshState empties each node's state volume before k3s starts.
+	freshState      bool
+	config          *dagger.CacheVolume
 	images          *dagger.Directory // air-gap tarballs; nil for none
 	registry        string            // e.g. localhost:5000, with registryService
 	registryService *dagger.Service
@@ -48,6 +61,20 @@ type k3sSpec struct {
 	// cluster's agents' state volumes and join token from any other's.
 	agents int
 	run    string
+}
+
+// nodeState is the state volume of the node of that name.
+func (s k3sSpec) nodeState(node string) *dagger.CacheVolume {
+	return dag.CacheVolume(s.volumes + "-" + node)
+}
+
+// stateVolumes are every node's state volume.
+func (s k3sSpec) stateVolumes() []*dagger.CacheVolume {
+	volumes := []*dagger.CacheVolume{s.nodeState(k3sHost)}
+	for i := 1; i <= s.agents; i++ {
+		volumes = append(volumes, s.nodeState(pipeline.AgentName(i)))
+	}
+	return volumes
 }
 
 // k3s is the cluster as a service: the server's API on 6443, Traefik on 80;
@@ -66,6 +93,9 @@ func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, map[string]*dagger.Service, e
 			// containerd's overlay snapshotter needs a real filesystem, not the container's own.
 			WithMountedCache("/var/lib/rancher", state, dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModePrivate}).
 			WithMountedTemp("/var/lib/kubelet")
+		if s.freshState {
+			ctr = ctr.WithEnvVariable("TODO_APP_FRESH_STATE", "1")
+		}
 		if s.images != nil {
 			ctr = ctr.WithMountedDirectory("/var/lib/rancher/k3s/agent/images", s.images)
 		}
@@ -78,7 +108,7 @@ func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, map[string]*dagger.Service, e
 		}
 		return ctr, nil
 	}
-	server, err := node(s.state)
+	server, err := node(s.nodeState(k3sHost))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,7 +125,7 @@ func (m *TodoApp) k3s(s k3sSpec) (*dagger.Service, map[string]*dagger.Service, e
 		server = server.WithSecretVariable("K3S_TOKEN", token)
 		for i := 1; i <= s.agents; i++ {
 			name := pipeline.AgentName(i)
-			ctr, err := node(dag.CacheVolume("todo-app-k3s-" + s.run + "-" + name))
+			ctr, err := node(s.nodeState(name))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -180,24 +210,82 @@ type ephemeralCluster struct {
 	// kubeconfig holds the cluster's admin key: it is a Secret from the
 	// moment it is read, so that Dagger keeps it out of every log.
 	kubeconfig *dagger.Secret
+	// volumes are its nodes' state and its config, this run's alone.
+	volumes []*dagger.CacheVolume
+	image   string
 }
 
 func (m *TodoApp) startCluster(ctx context.Context, images *dagger.Directory, agents int) (*ephemeralCluster, error) {
 	run := strings.ToLower(rand.Text()[:12]) // no two runs share state
-	config := dag.CacheVolume("todo-app-k3s-config-" + run)
-	svc, agentSvcs, err := m.k3s(k3sSpec{state: dag.CacheVolume("todo-app-k3s-state-" + run), config: config, images: images, agents: agents, run: run})
+	spec := k3sSpec{volumes: "todo-app-k3s-" + run, config: dag.CacheVolume("todo-app-k3s-config-" + run),
+		images: images, agents: agents, run: run}
+	svc, agentSvcs, err := m.k3s(spec)
 	if err != nil {
 		return nil, err
 	}
-	if svc, err = svc.Start(ctx); err != nil {
+	cluster := &ephemeralCluster{server: svc, agents: agentSvcs, volumes: append(spec.stateVolumes(), spec.config), image: m.ClusterImage}
+	if cluster.server, err = svc.Start(ctx); err != nil {
+		cluster.discard(ctx)
 		return nil, fmt.Errorf("start k3s: %w", describe(err))
 	}
-	kubeconfig, err := m.kubeconfig(config, "https://"+k3sHost+":6443", 300).Contents(ctx)
+	kubeconfig, err := m.kubeconfig(spec.config, "https://"+k3sHost+":6443", 300).Contents(ctx)
 	if err != nil {
-		svc.Stop(context.WithoutCancel(ctx))
+		cluster.discard(ctx)
 		return nil, fmt.Errorf("k3s kubeconfig: %w", describe(err))
 	}
-	return &ephemeralCluster{svc, agentSvcs, dag.SetSecret("todo-app-k3s-kubeconfig-"+run, kubeconfig)}, nil
+	cluster.kubeconfig = dag.SetSecret("todo-app-k3s-kubeconfig-"+run, kubeconfig)
+	return cluster, nil
+}
+
+// discard stops the cluster and empties its volumes. No later run uses
+// them, yet the engine would keep them until its cache GC: a node's holds
+// its imported images and the database, 1-2.3 GB each (measured), and a
+// disk they fill sets every node of the next cluster on it under
+// disk-pressure. Emptying them also drops the config volume's admin
+// kubeconfig. A failure is logged, as the deploy's report is written by now.
+func (c *ephemeralCluster) discard(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	// Every node, so that no container holds a volume while it is emptied.
+	for _, svc := range append([]*dagger.Service{c.server}, slices.Collect(maps.Values(c.agents))...) {
+		if _, err := svc.Stop(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "stop a node of the ephemeral cluster: %v\n", describe(err))
+		}
+	}
+	if err := emptyVolumes(ctx, c.image, nil, c.volumes); err != nil {
+		fmt.Fprintf(os.Stderr, "empty the ephemeral cluster's volumes (the engine's cache GC will): %v\n", describe(err))
+	}
+}
+
+// emptyVolumes removes everything in a cluster's volumes: its nodes'
+// state, which no running node may hold (one that does keeps its own copy,
+// private sharing, untouched), and its config when given, which a server
+// shares: it refuses while the server that marks the config runs.
+func emptyVolumes(ctx context.Context, image string, config *dagger.CacheVolume, state []*dagger.CacheVolume) error {
+	empty := dag.Container().From(image).
+		// The same volumes emptied again must run again, not be a cache hit.
+		WithEnvVariable("TODO_APP_EMPTIED_AT", time.Now().UTC().Format(time.RFC3339Nano))
+	script := ""
+	var paths []string
+	for i, v := range state {
+		path := fmt.Sprintf("/volumes/%d", i)
+		empty = empty.WithMountedCache(path, v, dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModePrivate})
+		paths = append(paths, path)
+	}
+	if config != nil {
+		empty = empty.WithMountedCache("/config", config)
+		paths = append(paths, "/config")
+		script = `if [ -f /config/.alive ] && [ $(( $(date +%s) - $(date -r /config/.alive +%s) )) -lt 5 ]; then
+  echo "the cluster runs (its server marked its config in the last 5 s): stop its up first" >&2; exit 1
+fi
+`
+	}
+	var globs []string
+	for _, p := range paths {
+		// Hidden entries too; an unmatched glob stays literal, which rm -f ignores.
+		globs = append(globs, p+"/*", p+"/.[!.]*", p+"/..?*")
+	}
+	_, err := empty.WithExec([]string{"sh", "-c", script + "rm -rf " + strings.Join(globs, " ")}).Sync(ctx)
+	return err
 }
 
 // Cluster is a k3s cluster to keep running while you work: a target for
@@ -207,7 +295,9 @@ func (m *TodoApp) startCluster(ctx context.Context, images *dagger.Directory, ag
 //	dagger call cluster server up --ports=6443:6443,8080:80
 //	dagger call cluster kubeconfig -o kubeconfig.yaml
 //
-// Each `up` starts an empty cluster; it ends when `up` does.
+// Each `up` starts an empty cluster; it ends when `up` does. Its nodes'
+// state stays in the engine's cache until the next `up` of its name
+// empties it.
 func (m *TodoApp) Cluster(
 	// Name of the cluster: clusters of different names run side by side,
 	// and kubeconfig finds the one of its name.
@@ -258,21 +348,40 @@ func (c *Cluster) config() *dagger.CacheVolume {
 	return dag.CacheVolume("todo-app-cluster-" + c.Name + "-config")
 }
 
+// spec is the cluster as k3s starts it, each node's state emptied first.
+func (c *Cluster) spec() k3sSpec {
+	return k3sSpec{
+		volumes:         "todo-app-cluster-" + c.Name,
+		freshState:      true,
+		config:          c.config(),
+		registry:        c.Registry,
+		registryService: c.RegistryService,
+		agents:          c.Agents,
+		run:             strings.ToLower(rand.Text()[:12]),
+	}
+}
+
 // Server serves the cluster: its API server on port 6443 and its Ingress
 // (Traefik, class traefik) on port 80, with its agents. Forward both ports
 // with up, e.g. dagger call cluster server up --ports=6443:6443,8080:80.
 // +cache="never"
 func (c *Cluster) Server() (*dagger.Service, error) {
-	run := strings.ToLower(rand.Text()[:12])
-	svc, _, err := c.Pipeline.k3s(k3sSpec{
-		state:           dag.CacheVolume("todo-app-cluster-" + c.Name + "-state-" + run),
-		config:          c.config(),
-		registry:        c.Registry,
-		registryService: c.RegistryService,
-		agents:          c.Agents,
-		run:             run,
-	})
+	svc, _, err := c.Pipeline.k3s(c.spec())
 	return svc, err
+}
+
+// Delete empties the stopped cluster's volumes (its nodes' state, up to
+// the most agents a cluster may have, and its kubeconfig), which the
+// engine's cache otherwise keeps until the next up of its name: as kind
+// delete cluster does. It refuses while the cluster's up runs.
+// +cache="never"
+func (c *Cluster) Delete(ctx context.Context) (string, error) {
+	spec := c.spec()
+	spec.agents = pipeline.MaxAgents
+	if err := emptyVolumes(ctx, c.Pipeline.ClusterImage, spec.config, spec.stateVolumes()); err != nil {
+		return "", fmt.Errorf("empty the volumes of cluster %s: %w", c.Name, describe(err))
+	}
+	return fmt.Sprintf("cluster %s deleted: its volumes are empty\n", c.Name), nil
 }
 
 // Kubeconfig is the kubeconfig of the running cluster of this name (started

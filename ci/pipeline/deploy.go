@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/todo-app/todo-app/ci/contract"
 )
@@ -19,6 +20,11 @@ type DeployPlan struct {
 	// Nodes, when more than one, is how many Ready nodes the install waits
 	// for: an ephemeral cluster's server and agents, all there to schedule on.
 	Nodes int
+	// ServingOnControlPlane (with Nodes) keeps the one-replica parts of the
+	// serving path on the server: the cluster's CoreDNS and Traefik, and the
+	// in-cluster database. Any agent can then be drained with the app up,
+	// whichever node the scheduler picked for each.
+	ServingOnControlPlane bool
 	// SmokeURL is where the Ingress answers; Host is sent as the Host header.
 	SmokeURL string
 }
@@ -39,7 +45,11 @@ func (p DeployPlan) Steps() []Step {
 	install := append(append([]string{"todoctl", "install", "--chart", "helm-chart", "--timeout", "10m"}, common...), p.valueArgs()...)
 	var steps []Step
 	if p.Nodes > 1 {
-		steps = append(steps, Step{"nodes", []string{"todoctl", "nodes", "--count", strconv.Itoa(p.Nodes), "--timeout", "5m"}})
+		nodes := []string{"todoctl", "nodes", "--count", strconv.Itoa(p.Nodes), "--timeout", "5m"}
+		if p.ServingOnControlPlane {
+			nodes = append(nodes, "--pin-to-control-plane", strings.Join(ClusterServingAddons, ","))
+		}
+		steps = append(steps, Step{"nodes", nodes})
 	}
 	steps = append(steps, []Step{
 		{"install", install},
@@ -69,6 +79,17 @@ var ProofSets = []string{
 	"backend.autoscaling.targetCPUUtilizationPercentage=50", "backend.autoscaling.scaleDownStabilizationSeconds=30",
 }
 
+// ClusterServingAddons are k3s's one-replica Deployments on users' path:
+// the cluster's DNS and its Ingress controller.
+var ClusterServingAddons = []string{"kube-system/coredns", "kube-system/traefik"}
+
+// databaseOnControlPlane requires the in-cluster database's node to be a
+// control-plane one.
+var databaseOnControlPlane = []string{
+	"postgresql.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=node-role.kubernetes.io/control-plane",
+	"postgresql.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists",
+}
+
 // valueArgs are the -f and --set arguments of the install, which the proofs'
 // upgrades repeat.
 func (p DeployPlan) valueArgs() []string {
@@ -76,7 +97,11 @@ func (p DeployPlan) valueArgs() []string {
 	for _, f := range p.ValuesFiles {
 		args = append(args, "-f", f)
 	}
-	for _, s := range append(p.Values.Sets(), p.Extra...) {
+	sets := append(p.Values.Sets(), p.Extra...)
+	if p.ServingOnControlPlane {
+		sets = append(sets, databaseOnControlPlane...)
+	}
+	for _, s := range sets {
 		args = append(args, "--set", s)
 	}
 	return args

@@ -53,6 +53,17 @@ func TestDeployPlanSteps(t *testing.T) {
 	if first := p.Steps()[0]; first.Name != "nodes" || strings.Join(first.Args, " ") != "todoctl nodes --count 3 --timeout 5m" {
 		t.Errorf("first step with agents = %v", first)
 	}
+	// For the proofs, what has one replica stays on the server: the add-ons, and the database.
+	p.ServingOnControlPlane = true
+	steps = p.Steps()
+	if got := strings.Join(steps[0].Args, " "); got != "todoctl nodes --count 3 --timeout 5m --pin-to-control-plane kube-system/coredns,kube-system/traefik" {
+		t.Errorf("nodes step for the proofs = %s", got)
+	}
+	for _, step := range []Step{steps[1], p.ProveStep(nil)} {
+		if got := strings.Join(step.Args, " "); !strings.Contains(got, "--set postgresql.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=node-role.kubernetes.io/control-plane") {
+			t.Errorf("%s keeps the database anywhere: %s", step.Name, got)
+		}
+	}
 }
 
 func TestProveStep(t *testing.T) {
@@ -106,7 +117,7 @@ func TestStepsWorkWithTheDeployTool(t *testing.T) {
 	existing.Values.Registry, existing.Values.IngressClass, existing.WaitForIngress, existing.SmokeURL =
 		"localhost:5000/todo", "nginx", false, "http://192.168.49.2"
 	proofs := k3s
-	proofs.Extra, proofs.Nodes = ProofSets, 3
+	proofs.Extra, proofs.Nodes, proofs.ServingOnControlPlane = ProofSets, 3, true
 
 	for name, p := range map[string]DeployPlan{"k3s": k3s, "existing cluster": existing, "proofs": proofs} {
 		steps := append(p.Steps(), p.ProveStep(nil))

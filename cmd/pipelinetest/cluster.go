@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -104,10 +105,9 @@ func (t *selftest) existingCluster(ctx context.Context) (string, error) {
 		known["the release's "+k] = string(v)
 	}
 	var checked string
-	for _, log := range []string{"cluster-kubeconfig", "cluster-deploy"} {
-		stdout := map[string]string{"cluster-kubeconfig": exported, "cluster-deploy": out}[log]
-		// The kubeconfig's export prints no fingerprints: the deploy's name the same credentials.
-		if checked, err = t.noCredentials(log, stdout+"\n"+out, known); err != nil {
+	// The kubeconfig's export prints no fingerprints: the deploy's name the same credentials.
+	for _, c := range []struct{ log, stdout string }{{"cluster-kubeconfig", exported + "\n" + out}, {"cluster-deploy", out}} {
+		if checked, err = t.noCredentials(c.log, c.stdout, known); err != nil {
 			return "", err
 		}
 	}
@@ -125,8 +125,32 @@ func (t *selftest) existingCluster(ctx context.Context) (string, error) {
 	if err := report.Err(); err != nil {
 		return "", fmt.Errorf("smoke test from this machine:\n%s", report)
 	}
+	deleted, err := t.deleteCluster(ctx, cluster, server)
+	if err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("deployed in %s through 3 tunnels (%s); kubeconfig on 127.0.0.1:%d works here; runs %d images from the registry here; "+
-		"smoke from here %d steps; %s", took.Round(time.Second), times, api, len(images), len(report.Steps), checked), nil
+		"smoke from here %d steps; %s; %s", took.Round(time.Second), times, api, len(images), len(report.Steps), checked, deleted), nil
+}
+
+// deleteCluster deletes the standing cluster as its user would, once its up
+// has stopped; while it runs, delete must refuse.
+func (t *selftest) deleteCluster(ctx context.Context, cluster []string, server *running) (string, error) {
+	deleteArgs := append(slices.Clone(cluster), "delete")
+	if _, err := t.call(ctx, "cluster-delete-running", deleteArgs...); err == nil {
+		return "", fmt.Errorf("cluster delete emptied a running cluster's volumes")
+	} else if !strings.Contains(err.Error(), "stop its up first") {
+		return "", fmt.Errorf("cluster delete of a running cluster failed, but not as refused: %w", err)
+	}
+	server.stop()
+	out, err := t.call(ctx, "cluster-delete", deleteArgs...)
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(out, "deleted") {
+		return "", fmt.Errorf("cluster delete said %q", out)
+	}
+	return "delete refused while up ran, then emptied its volumes", nil
 }
 
 // prove runs the deploy-time proofs on one node, as check does, and checks
@@ -218,10 +242,11 @@ func (t *selftest) noCredentials(log, stdout string, known map[string]string) (s
 
 // running is a `dagger call` left running (a service's up).
 type running struct {
-	cmd  *exec.Cmd
-	log  *os.File
-	done chan struct{} // closed when it exits, err then set
-	err  error
+	cmd      *exec.Cmd
+	log      *os.File
+	done     chan struct{} // closed when it exits, err then set
+	err      error
+	stopOnce sync.Once
 }
 
 // background starts `dagger call … args`, its output in logs/<log>.log.
@@ -241,16 +266,18 @@ func (t *selftest) background(log string, args ...string) (*running, error) {
 	return r, nil
 }
 
-// stop ends it as Ctrl-C would, killing it after 30 s.
+// stop ends it as Ctrl-C would, killing it after 30 s; once.
 func (r *running) stop() {
-	_ = r.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-r.done:
-	case <-time.After(30 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	}
-	r.log.Close()
+	r.stopOnce.Do(func() {
+		_ = r.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-r.done:
+		case <-time.After(30 * time.Second):
+			_ = r.cmd.Process.Kill()
+			<-r.done
+		}
+		r.log.Close()
+	})
 }
 
 // clusterFromHere checks a kubeconfig from this machine, as kubectl would

@@ -91,7 +91,7 @@ func TestFlagNamesStay(t *testing.T) {
 		"render":            {"chart", "f", "set", "release", "namespace", "kube-version"},
 		"install":           slices.Concat(release, chartValues),
 		"wait":              append(slices.Clone(release), "selector"),
-		"nodes":             {"kubeconfig", "context", "count", "timeout"},
+		"nodes":             {"kubeconfig", "context", "count", "timeout", "pin-to-control-plane"},
 		"test":              release,
 		"rollback":          append(slices.Clone(release), "revision"),
 		"uninstall":         release,
