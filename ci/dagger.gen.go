@@ -266,6 +266,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 	switch parentName {
 	case "Cluster":
 		switch fnName {
+		case "Delete":
+			var parent Cluster
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*Cluster).Delete(&parent, ctx)
 		case "Kubeconfig":
 			var parent Cluster
 			err = json.Unmarshal(parentJSON, &parent)
