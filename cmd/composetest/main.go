@@ -69,16 +69,19 @@ func main() {
 		{"smoke (127.0.0.1)", func(ctx context.Context) (string, error) { return t.smoke(ctx, "127.0.0.1") }},
 		{"persistence", t.persistence},
 	}
-	passed := 0
+	passed, failed := 0, 0
 	for _, s := range steps {
 		start := time.Now()
 		detail, err := s.run(ctx)
 		took := time.Since(start).Seconds()
 		if err != nil {
-			fmt.Printf("%-18s FAIL %6.1fs  %s\n", s.name, took, strings.ReplaceAll(err.Error(), "\n", "\n    "))
+			failed++
+			// The stack's logs first: what CI keeps of a run is its end, and
+			// that should be why the step failed.
 			if logs, lerr := t.compose(ctx, "logs", "--no-color", "--tail", "30"); lerr == nil {
-				fmt.Println("    … the stack's last log lines:\n    " + strings.ReplaceAll(strings.TrimSpace(logs), "\n", "\n    "))
+				fmt.Println("the stack's last log lines:\n    " + strings.ReplaceAll(strings.TrimSpace(logs), "\n", "\n    "))
 			}
+			fmt.Printf("%-18s FAIL %6.1fs  %s\n", s.name, took, strings.ReplaceAll(err.Error(), "\n", "\n    "))
 			break // each step needs the ones before it
 		}
 		passed++
@@ -86,16 +89,26 @@ func main() {
 	}
 	start := time.Now()
 	if _, err := t.compose(ctx, "down", "-v", "--remove-orphans"); err != nil {
+		failed++
 		fmt.Printf("%-18s FAIL %6.1fs  %v\n", "down -v", time.Since(start).Seconds(), err)
 	} else {
 		passed++
 		fmt.Printf("%-18s ok   %6.1fs  containers, network and volume removed\n", "down -v", time.Since(start).Seconds())
 	}
-	total := len(steps) + 1
-	fmt.Printf("compose: %d passed, %d failed\n", passed, total-passed)
-	if passed < total {
+	fmt.Println(summary(passed, failed, len(steps)+1))
+	if failed > 0 {
 		os.Exit(1)
 	}
+}
+
+// summary is the count line: steps after a failed one are not run, and are
+// counted as such rather than as failures.
+func summary(passed, failed, total int) string {
+	line := fmt.Sprintf("compose: %d passed, %d failed", passed, failed)
+	if notRun := total - passed - failed; notRun > 0 {
+		line += fmt.Sprintf(", %d not run", notRun)
+	}
+	return line
 }
 
 // compose runs docker compose on the repository's compose.yaml under this

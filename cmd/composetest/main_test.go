@@ -37,3 +37,18 @@ func TestAwkwardPassword(t *testing.T) {
 		t.Error("two passwords are the same")
 	}
 }
+
+func TestSummary(t *testing.T) {
+	for _, tt := range []struct {
+		passed, failed, total int
+		want                  string
+	}{
+		{6, 0, 6, "compose: 6 passed, 0 failed"},
+		{4, 1, 6, "compose: 4 passed, 1 failed, 1 not run"},
+		{1, 2, 6, "compose: 1 passed, 2 failed, 3 not run"},
+	} {
+		if got := summary(tt.passed, tt.failed, tt.total); got != tt.want {
+			t.Errorf("summary(%d, %d, %d) = %q, want %q", tt.passed, tt.failed, tt.total, got, tt.want)
+		}
+	}
+}
