@@ -83,7 +83,9 @@ func (m *TodoApp) EndToEnd(
 		WithMountedCache("/root/.npm", dag.CacheVolume("todo-app-npm")).
 		WithDirectory("/app", m.Frontend).
 		WithWorkdir("/app").
-		WithExec([]string{"npm", "ci", "--no-audit", "--no-fund"}).
+		// The journeys need only Playwright: no install script runs (better-sqlite3's
+		// native build, which the stack's own image has, took most of this install).
+		WithExec([]string{"npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"}).
 		WithServiceBinding(stackHost, m.app(origin, false)).
 		WithEnvVariable("E2E_BASE_URL", origin).
 		WithExec([]string{"npx", "playwright", "test"}, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
