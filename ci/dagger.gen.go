@@ -711,6 +711,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
+			var version string
+			if inputArgs["version"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["version"]), &version)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg version", err))
+				}
+			}
 			var git *dagger.GitRepository
 			if inputArgs["git"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["git"]), &git)
@@ -718,7 +725,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg git", err))
 				}
 			}
-			return (*TodoApp).Sbom(&parent, ctx, git)
+			return (*TodoApp).Sbom(&parent, ctx, version, git)
 		case "Scan":
 			var parent TodoApp
 			err = json.Unmarshal(parentJSON, &parent)

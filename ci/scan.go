@@ -188,15 +188,19 @@ func (m *TodoApp) trivyRun(ctx context.Context, part string, ignore *dagger.File
 
 // Sbom returns the CycloneDX SBOMs of both images as release builds them
 // (from the commit HEAD names, for the engine's platform): backend.cdx.json,
-// frontend.cdx.json. The same commit gives the same bytes: bom-refs and the
-// serial number are derived from the content, the timestamp is the commit's.
+// frontend.cdx.json, the same bytes as the release's sbom/ with the same
+// version. The same commit gives the same bytes: bom-refs and the serial
+// number are derived from the content, the timestamp is the commit's.
 func (m *TodoApp) Sbom(
 	ctx context.Context,
+	// The release's version, which its images' labels carry (see release); the short commit when empty.
+	// +optional
+	version string,
 	// The git repository whose HEAD commit's images are described.
 	// +defaultPath="/"
 	git *dagger.GitRepository,
 ) (*dagger.Directory, error) {
-	r, err := m.newRelease(ctx, git.Head(), "", nil, "")
+	r, err := m.newRelease(ctx, git.Head(), version, nil, "")
 	if err != nil {
 		return nil, err
 	}
