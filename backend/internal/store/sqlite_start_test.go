@@ -62,9 +62,11 @@ func openAndMigrate(ctx context.Context, url string) error {
 
 // holdWriteLock takes SQLite's write lock on file, as a process does while it
 // creates the file or switches it to its write-ahead log, says "locked" on
-// out, and lets go after hold.
+// out, and lets go after hold. Like any replica it waits for readers at its
+// commit (busy_timeout): without it, the commit failed with SQLITE_BUSY
+// whenever Open was reading the file at that moment (once, on a loaded machine).
 func holdWriteLock(file string, out *os.File, hold time.Duration) error {
-	db, err := sql.Open("sqlite", "file:"+file)
+	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
 	}
